@@ -1,0 +1,514 @@
+"""Building and updating the index: discover, extract in parallel, write, resolve imports.
+
+Re-indexing is incremental: a file whose size and mtime are unchanged is not read; one whose
+content hash is unchanged is not parsed; deleted files are dropped. Parsing runs in worker
+processes (one per core) when there is enough work to pay for starting them; the main process
+is the single writer.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import concurrent.futures.process
+import gc
+import hashlib
+import logging
+import multiprocessing
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tree_sitter import Parser
+
+from .discovery import (
+    Candidate,
+    DiscoveryOptions,
+    check_content,
+    discover,
+    excluded_dir,
+    file_kind,
+)
+from .extract import extract
+from .languages import language_for_path, language_spec, parser_for
+from .model import Chunk, FileFacts, Import, SkippedFile
+from .resolvers import RepoFiles, resolver_for
+from .store import Store
+from .terms import symbol_terms, terms_for_text
+
+__all__ = ["IndexSummary", "ProgressCallback", "facts_for_text", "index_repository"]
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, path)`` while files are processed."""
+
+_PARALLEL_THRESHOLD = 48
+_BATCH_FILES = 200
+_BATCH_SECONDS = 1.0
+
+
+@dataclass
+class IndexSummary:
+    files: int = 0
+    skipped: int = 0
+    symbols: int = 0
+    chunks: int = 0
+    files_changed: int = 0
+    added: int = 0
+    changed: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+    skipped_files: list[SkippedFile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rebuilt: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "files": self.files,
+            "skipped": self.skipped,
+            "symbols": self.symbols,
+            "chunks": self.chunks,
+            "files_changed": self.files_changed,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+# -- worker side ------------------------------------------------------------------------------
+
+_PARSERS: dict[str, Parser] = {}
+
+
+@dataclass(slots=True)
+class _Job:
+    root: str
+    path: str
+    language: str
+    old_hash: str | None
+
+
+@dataclass(slots=True)
+class _FileRows:
+    """A file's rows for every table, as plain tuples (cheap to pickle across processes).
+
+    File ids and chunk ids are left out; the writer prepends them.
+    """
+
+    symbols: list[tuple[object, ...]]
+    refs: list[tuple[object, ...]]
+    imports: list[tuple[object, ...]]
+    chunks: list[tuple[object, ...]]
+    fts: list[tuple[str, str]]
+
+
+def _rows_for(facts: FileFacts, text: str) -> _FileRows:
+    line_chars = [len(line) + 1 for line in text.split("\n")]
+    path_terms = terms_for_text(facts.path)
+    chunks: list[tuple[object, ...]] = []
+    fts: list[tuple[str, str]] = []
+    for c in facts.chunks:
+        chars = sum(line_chars[c.start_line - 1 : c.end_line])
+        chunks.append((c.start_line, c.end_line, c.kind, c.symbol, chars))
+        fts.append((f"{symbol_terms(c.symbol)} {c.terms}", path_terms))
+    return _FileRows(
+        symbols=[
+            (d.name, d.kind, d.scope, d.start_line, d.end_line, d.name_line, d.name_col,
+             d.signature, d.doc)
+            for d in facts.definitions
+        ],
+        refs=[(r.name, r.kind, ",".join(map(str, r.lines))) for r in facts.references],
+        imports=[
+            (i.module, i.name, i.alias, i.local, i.line, int(i.wildcard), int(i.reexport), None)
+            for i in facts.imports
+        ],
+        chunks=chunks,
+        fts=fts,
+    )
+
+
+@dataclass(slots=True)
+class _Result:
+    path: str
+    status: str  # "ok", "same", "skip", "gone"
+    reason: str = ""
+    language: str = ""
+    hash: str = ""
+    size: int = 0
+    mtime_ns: int = 0
+    text: str = ""
+    file_row: tuple[object, ...] = ()
+    rows: _FileRows | None = None
+    warning: str = ""
+
+
+def _text_chunks(text: str, path: str) -> list[Chunk]:
+    """Chunks of a non-code file: markdown sections, otherwise windows of 40 lines."""
+    lines = text.split("\n")
+    markdown = path.lower().endswith((".md", ".rst"))
+    chunks: list[Chunk] = []
+    start = 1
+    heading = ""
+    for i, line in enumerate(lines, start=1):
+        new_section = markdown and line.startswith("#") and i > start
+        if new_section or i - start >= 40:
+            chunks.append(Chunk(start, i - 1, "text", heading))
+            start = i
+        if markdown and line.startswith("#"):
+            heading = line.lstrip("#").strip()[:80]
+    if start <= len(lines):
+        chunks.append(Chunk(start, len(lines), "text", heading))
+    out = []
+    for chunk in chunks:
+        body = "\n".join(lines[chunk.start_line - 1 : chunk.end_line])
+        if body.strip():
+            chunk.terms = terms_for_text(body)
+            out.append(chunk)
+    return out
+
+
+def facts_for_text(path: str, language: str, data: bytes, parser: Parser | None = None) -> FileFacts:
+    """Facts of a file's bytes (a source file, or a "text" file with chunks only)."""
+    if language == "text":
+        text = data.decode("utf-8", "replace")
+        facts = FileFacts(path=path, language="text", line_count=text.count("\n") + 1)
+        facts.chunks = _text_chunks(text, path)
+        return facts
+    return extract(path, data, language_spec(language), parser)
+
+
+def _process(job: _Job) -> _Result:
+    # Extraction allocates many short-lived objects and no cycles: the cyclic GC only costs.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _process_file(job)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _process_file(job: _Job) -> _Result:
+    full = os.path.join(job.root, job.path)
+    try:
+        st = os.stat(full)
+        with open(full, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return _Result(job.path, "gone")
+    except OSError as exc:
+        return _Result(job.path, "skip", reason=f"unreadable ({exc.strerror or exc})")
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    if digest == job.old_hash:
+        return _Result(job.path, "same", hash=digest, size=st.st_size, mtime_ns=st.st_mtime_ns)
+    problem = check_content(data)
+    if problem is not None:
+        return _Result(job.path, "skip", reason=problem)
+    warning = ""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", "replace")
+        warning = f"{job.path}: invalid UTF-8 at byte {exc.start}, indexed with replacement characters"
+    parser = None
+    if job.language != "text":
+        parser = _PARSERS.get(job.language)
+        if parser is None:
+            parser = _PARSERS[job.language] = parser_for(job.language)
+    try:
+        facts = facts_for_text(job.path, job.language, data, parser)
+    except Exception as exc:  # a grammar bug must not stop the whole index
+        return _Result(job.path, "skip", reason=f"parser failed ({type(exc).__name__}: {exc})")
+    return _Result(
+        job.path,
+        "ok",
+        language=job.language,
+        hash=digest,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        text=text,
+        file_row=(facts.line_count, facts.package, facts.parse_errors),
+        rows=_rows_for(facts, text),
+        warning=warning,
+    )
+
+
+# -- main side --------------------------------------------------------------------------------
+
+
+def _results(jobs: list[_Job], workers: int) -> Iterator[_Result]:
+    if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
+        for job in jobs:
+            yield _process(job)
+        return
+    # fork is cheapest and needs no importable __main__, but is unsafe once threads exist
+    # (the language server); spawn then.
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    done = 0
+    try:
+        ctx = multiprocessing.get_context(method)
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for result in pool.map(_process, jobs, chunksize=4):
+                done += 1
+                yield result
+    except (concurrent.futures.process.BrokenProcessPool, OSError, RuntimeError) as exc:
+        log.warning("parallel indexing failed (%s); continuing in one process", exc)
+        for job in jobs[done:]:
+            yield _process(job)
+
+
+def _delete_file_rows(conn: sqlite3.Connection, file_ids: Iterable[int]) -> None:
+    ids = [(i,) for i in file_ids]
+    if not ids:
+        return
+    conn.executemany(
+        "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)", ids
+    )
+    for table in ("chunks", "symbols", "refs", "imports"):
+        conn.executemany(f"DELETE FROM {table} WHERE file_id = ?", ids)
+
+
+def _write_batch(
+    store: Store, batch: list[_Result], existing: dict[str, tuple[int, str, int, int]]
+) -> None:
+    """Write one batch of results in one transaction, with one executemany per table."""
+    with store.write() as conn:
+        replaced = [
+            existing[r.path][0]
+            for r in batch
+            if r.status in ("ok", "skip", "gone") and r.path in existing
+        ]
+        _delete_file_rows(conn, replaced)
+        if replaced:
+            conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in replaced])
+        conn.executemany(
+            "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
+            [(r.size, r.mtime_ns, r.path) for r in batch if r.status == "same"],
+        )
+        ok = [r for r in batch if r.status == "ok" and r.rows is not None]
+        if not ok:
+            return
+        file_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM files").fetchone()[0]
+        chunk_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM chunks").fetchone()[0]
+        files, symbols, refs, imports, chunks, fts = [], [], [], [], [], []
+        for r in ok:
+            rows = r.rows
+            assert rows is not None
+            files.append((file_id, r.path, r.language, r.hash, r.size, r.mtime_ns, *r.file_row, r.text))
+            head = (file_id,)
+            symbols.extend(head + row for row in rows.symbols)
+            refs.extend(head + row for row in rows.refs)
+            imports.extend(head + row for row in rows.imports)
+            for chunk_row, fts_row in zip(rows.chunks, rows.fts, strict=True):
+                chunks.append((chunk_id, file_id, *chunk_row))
+                fts.append((chunk_id, *fts_row))
+                chunk_id += 1
+            file_id += 1
+        conn.executemany(
+            "INSERT INTO files(id, path, language, hash, size, mtime_ns, line_count, package,"
+            " parse_errors, content) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            files,
+        )
+        conn.executemany(
+            "INSERT INTO symbols(file_id, name, kind, scope, start_line, end_line, name_line,"
+            " name_col, signature, doc) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            symbols,
+        )
+        conn.executemany("INSERT INTO refs(file_id, name, kind, lines) VALUES (?,?,?,?)", refs)
+        conn.executemany(
+            "INSERT INTO imports(file_id, module, name, alias, local, line, wildcard, reexport,"
+            " target) VALUES (?,?,?,?,?,?,?,?,?)",
+            imports,
+        )
+        conn.executemany(
+            "INSERT INTO chunks(id, file_id, start_line, end_line, kind, symbol, chars)"
+            " VALUES (?,?,?,?,?,?,?)",
+            chunks,
+        )
+        conn.executemany("INSERT INTO chunks_fts(rowid, terms, path) VALUES (?,?,?)", fts)
+
+
+def resolve_imports(store: Store, only_files: set[str] | None = None) -> int:
+    """Fill ``imports.target`` for every import (or only those of ``only_files``)."""
+    reader = store.reader
+    paths = [row[0] for row in reader.execute("SELECT path FROM files")]
+    files = RepoFiles(paths)
+    rows = reader.execute(
+        "SELECT imports.id, files.path, files.language, module, name, alias, local, line,"
+        " wildcard, reexport, target FROM imports JOIN files ON files.id = imports.file_id"
+    ).fetchall()
+    updates: list[tuple[str | None, int]] = []
+    for row in rows:
+        (imp_id, path, language, module, name, alias, local, line, wildcard, reexport, old) = row
+        if only_files is not None and path not in only_files:
+            continue
+        spec = language_for_path(path)
+        if spec is None or spec.name != language:
+            continue
+        imp = Import(module, name, alias, line, local, bool(wildcard), bool(reexport))
+        try:
+            target = resolver_for(spec.resolver).resolve_target(imp, path, files)
+        except Exception:  # a resolver bug must not break indexing
+            log.exception("resolving %s in %s failed", module, path)
+            target = None
+        if target != old:
+            updates.append((target, imp_id))
+    if updates:
+        with store.write() as conn:
+            conn.executemany("UPDATE imports SET target = ? WHERE id = ?", updates)
+    return len(updates)
+
+
+def index_repository(
+    store: Store,
+    root: Path,
+    options: DiscoveryOptions | None = None,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+    only: Iterable[str] | None = None,
+) -> IndexSummary:
+    """Bring the index of ``root`` up to date with the files on disk.
+
+    ``only`` limits the work to those repository paths (a save, a watched-file event); files
+    not listed are neither re-read nor deleted.
+    """
+    started = time.perf_counter()
+    root = root.resolve()
+    summary = IndexSummary(rebuilt=store.rebuilt_reason)
+    try:
+        _index(store, root, options, progress, workers, only, summary)
+    except sqlite3.DatabaseError as exc:
+        store.rebuild(f"is corrupt ({exc})")
+        summary = IndexSummary(rebuilt=store.rebuilt_reason)
+        _index(store, root, options, progress, workers, None, summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _index(
+    store: Store,
+    root: Path,
+    options: DiscoveryOptions | None,
+    progress: ProgressCallback | None,
+    workers: int | None,
+    only: Iterable[str] | None,
+    summary: IndexSummary,
+) -> None:
+    opts = options or DiscoveryOptions()
+    reader = store.reader
+    existing: dict[str, tuple[int, str, int, int]] = {
+        row[0]: (row[1], row[2], row[3], row[4])
+        for row in reader.execute("SELECT path, id, hash, size, mtime_ns FROM files")
+    }
+    only_set = {p.replace(os.sep, "/") for p in only} if only is not None else None
+    if only_set is not None:
+        candidates = _candidates_for(root, only_set, opts, summary)
+        deleted = [p for p in only_set if p in existing and p not in {c.path for c in candidates}]
+    else:
+        found = discover(root, opts)
+        candidates = found.candidates
+        summary.skipped_files.extend(found.skipped)
+        seen = {c.path for c in candidates}
+        deleted = [p for p in existing if p not in seen]
+
+    jobs: list[_Job] = []
+    for cand in candidates:
+        old = existing.get(cand.path)
+        if old is not None and old[2] == cand.size and old[3] == cand.mtime_ns and only_set is None:
+            continue
+        jobs.append(_Job(str(root), cand.path, cand.language, old[1] if old else None))
+    sizes = {c.path: c.size for c in candidates}
+    jobs.sort(key=lambda j: -sizes.get(j.path, 0))  # big files first: no straggler at the end
+
+    total = len(jobs)
+    batch: list[_Result] = []
+    last_flush = time.perf_counter()
+    changed_paths: set[str] = set()
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    for done, result in enumerate(_results(jobs, n_workers), start=1):
+        if result.status == "skip":
+            summary.skipped_files.append(SkippedFile(result.path, result.reason))
+        if result.warning:
+            summary.warnings.append(result.warning)
+        if result.status == "ok":
+            if result.path in existing:
+                summary.changed += 1
+            else:
+                summary.added += 1
+            changed_paths.add(result.path)
+        elif result.status in ("skip", "gone") and result.path in existing:
+            summary.deleted += 1
+            changed_paths.add(result.path)
+        batch.append(result)
+        if progress is not None:
+            progress(done, total, result.path)
+        if len(batch) >= _BATCH_FILES or time.perf_counter() - last_flush > _BATCH_SECONDS:
+            _write_batch(store, batch, existing)
+            batch.clear()
+            last_flush = time.perf_counter()
+    if batch:
+        _write_batch(store, batch, existing)
+    if deleted:
+        with store.write() as conn:
+            ids = [existing[p][0] for p in deleted]
+            _delete_file_rows(conn, ids)
+            conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
+        summary.deleted += len(deleted)
+        changed_paths.update(deleted)
+
+    with store.write() as conn:
+        if only_set is None:
+            conn.execute("DELETE FROM skipped")
+        else:
+            conn.executemany("DELETE FROM skipped WHERE path = ?", [(p,) for p in only_set])
+        conn.executemany(
+            "INSERT OR REPLACE INTO skipped(path, reason) VALUES (?, ?)",
+            [(s.path, s.reason) for s in summary.skipped_files],
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('indexed_at', ?)", (str(time.time()),)
+        )
+
+    summary.files_changed = summary.added + summary.changed + summary.deleted
+    if summary.added or summary.deleted:
+        resolve_imports(store)  # the set of files changed: any import may now resolve differently
+    elif changed_paths:
+        resolve_imports(store, changed_paths)
+
+    counts = reader.execute(
+        "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
+        " (SELECT count(*) FROM chunks), (SELECT count(*) FROM skipped)"
+    ).fetchone()
+    summary.files, summary.symbols, summary.chunks, summary.skipped = counts
+
+
+def _candidates_for(
+    root: Path, paths: set[str], opts: DiscoveryOptions, summary: IndexSummary
+) -> list[Candidate]:
+    """Candidates for an explicit set of paths (editor saves), with the discovery rules."""
+    out: list[Candidate] = []
+    for rel in sorted(paths):
+        kind = file_kind(rel)
+        full = root / rel
+        if kind is None or not full.is_file():
+            continue
+        if excluded_dir(rel, opts.excluded_dirs) is not None:
+            continue
+        try:
+            real = full.resolve()
+            st = full.stat()
+        except OSError as exc:
+            summary.skipped_files.append(SkippedFile(rel, f"unreadable ({exc.strerror or exc})"))
+            continue
+        if not real.is_relative_to(root):
+            summary.skipped_files.append(SkippedFile(rel, "symlink to a file outside the repository"))
+            continue
+        if st.st_size > opts.max_file_bytes:
+            summary.skipped_files.append(
+                SkippedFile(rel, f"larger than {opts.max_file_bytes} bytes ({st.st_size})")
+            )
+            continue
+        out.append(Candidate(rel, kind, st.st_size, st.st_mtime_ns))
+    return out

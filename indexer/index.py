@@ -1,0 +1,609 @@
+"""``RepoIndex``: the one object completion, Q&A and the language server read the index through.
+
+Reads go through a per-thread SQLite connection (WAL: they never wait for a re-index).
+Unsaved editor buffers are an *overlay*: a path set with :meth:`RepoIndex.set_overlay` is
+answered from the buffer's text and fresh facts instead of the database, so a function typed
+a second ago in another tab is already a definition.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from .build import IndexSummary, ProgressCallback, facts_for_text, index_repository
+from .discovery import DiscoveryOptions, file_kind
+from .model import Definition, FileFacts, Import
+from .resolvers import RepoFiles, resolver_for
+from .store import Store, db_path_for
+from .terms import fts_query
+
+__all__ = ["ChunkHit", "FileInfo", "RepoIndex", "Resolution"]
+
+_SYMBOL_COLUMNS = (
+    "symbols.id, files.path, symbols.name, symbols.kind, symbols.scope, symbols.start_line,"
+    " symbols.end_line, symbols.name_line, symbols.name_col, symbols.signature, symbols.doc"
+)
+_MAX_DEPTH = 6
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    path: str
+    language: str
+    line_count: int
+    package: str
+    parse_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkHit:
+    id: int
+    path: str
+    start_line: int
+    end_line: int
+    kind: str
+    symbol: str
+    chars: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Definitions a name resolves to and how: local, import, package, global (a guess)."""
+
+    definitions: list[Definition]
+    via: str
+
+
+@dataclass(slots=True)
+class _Overlay:
+    text: str
+    facts: FileFacts
+
+
+def _definition(row: tuple) -> Definition:  # type: ignore[type-arg]
+    (id_, path, name, kind, scope, start, end, nline, ncol, signature, doc) = row
+    return Definition(
+        name=name,
+        kind=kind,
+        start_line=start,
+        end_line=end,
+        name_line=nline,
+        name_col=ncol,
+        signature=signature,
+        doc=doc,
+        scope=scope,
+        path=path,
+        id=id_,
+    )
+
+
+def _import(row: tuple) -> Import:  # type: ignore[type-arg]
+    module, name, alias, local, line, wildcard, reexport, target = row
+    return Import(module, name, alias, line, local, bool(wildcard), bool(reexport), target)
+
+
+class RepoIndex:
+    """The index of one repository root."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        cache_dir: Path | None = None,
+        options: DiscoveryOptions | None = None,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.options = options or DiscoveryOptions()
+        self.store = Store(db_path_for(self.root, cache_dir), self.root)
+        self._overlay: dict[str, _Overlay] = {}
+        self._overlay_lock = threading.Lock()
+        self._names_cache: tuple[int, int, list[str]] | None = None
+        self._files_cache: tuple[int, int, RepoFiles] | None = None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def update(
+        self,
+        progress: ProgressCallback | None = None,
+        workers: int | None = None,
+        only: Iterable[str] | None = None,
+    ) -> IndexSummary:
+        """Index what changed on disk (everything on the first run)."""
+        return index_repository(self.store, self.root, self.options, progress, workers, only)
+
+    def rebuild(
+        self, progress: ProgressCallback | None = None, workers: int | None = None
+    ) -> IndexSummary:
+        self.store.rebuild(None)
+        return self.update(progress, workers)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- overlay (unsaved buffers) --------------------------------------------------------
+
+    def set_overlay(self, path: str, text: str) -> FileFacts | None:
+        """Serve ``path`` from ``text`` (an editor buffer) until :meth:`clear_overlay`."""
+        kind = file_kind(path)
+        if kind is None:
+            return None
+        facts = facts_for_text(path, kind, text.encode("utf-8", "surrogatepass"))
+        with self._overlay_lock:
+            self._overlay[path] = _Overlay(text, facts)
+        return facts
+
+    def clear_overlay(self, path: str) -> None:
+        with self._overlay_lock:
+            self._overlay.pop(path, None)
+
+    def overlay_facts(self, path: str) -> FileFacts | None:
+        entry = self._overlay.get(path)
+        return entry.facts if entry else None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
+        try:
+            return self.store.reader.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise
+            self.store.rebuild(f"is corrupt ({exc})")
+            return []
+
+    def _data_version(self) -> tuple[int, int]:
+        row = self.store.reader.execute("PRAGMA data_version").fetchone()
+        return (self.store.generation, int(row[0]))
+
+    def _defs(self, where: str, params: tuple, limit: int | None = None) -> list[Definition]:  # type: ignore[type-arg]
+        sql = f"SELECT {_SYMBOL_COLUMNS} FROM symbols JOIN files ON files.id = symbols.file_id WHERE {where}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        defs = [_definition(r) for r in self._rows(sql, params)]
+        if self._overlay:
+            defs = [d for d in defs if d.path not in self._overlay]
+        return defs
+
+    def _overlay_defs(self, predicate) -> list[Definition]:  # type: ignore[no-untyped-def]
+        out: list[Definition] = []
+        for entry in list(self._overlay.values()):
+            out.extend(d for d in entry.facts.definitions if predicate(d))
+        return out
+
+    # -- files -----------------------------------------------------------------------------
+
+    def files(self) -> list[str]:
+        paths = {r[0] for r in self._rows("SELECT path FROM files")}
+        paths.update(self._overlay)
+        return sorted(paths)
+
+    def repo_files(self) -> RepoFiles:
+        version = self._data_version()
+        cached = self._files_cache
+        if cached is not None and cached[:2] == version and not self._overlay:
+            return cached[2]
+        files = RepoFiles(self.files())
+        if not self._overlay:
+            self._files_cache = (version[0], version[1], files)
+        return files
+
+    def file_info(self, path: str) -> FileInfo | None:
+        entry = self._overlay.get(path)
+        if entry is not None:
+            f = entry.facts
+            return FileInfo(path, f.language, f.line_count, f.package, f.parse_errors)
+        rows = self._rows(
+            "SELECT path, language, line_count, package, parse_errors FROM files WHERE path = ?",
+            (path,),
+        )
+        return FileInfo(*rows[0]) if rows else None
+
+    def text(self, path: str) -> str | None:
+        """The indexed text of a file (an open buffer's text when it has one)."""
+        entry = self._overlay.get(path)
+        if entry is not None:
+            return entry.text
+        rows = self._rows("SELECT content FROM files WHERE path = ?", (path,))
+        return rows[0][0] if rows else None
+
+    def lines(self, path: str, start: int, end: int) -> str:
+        """Lines ``start``..``end`` (1-based, inclusive) of a file's indexed text."""
+        text = self.text(path)
+        if text is None:
+            return ""
+        return "\n".join(text.split("\n")[max(start, 1) - 1 : end])
+
+    def skipped(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self._rows("SELECT path, reason FROM skipped ORDER BY path")]
+
+    def stats(self) -> dict[str, int]:
+        row = self._rows(
+            "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
+            " (SELECT count(*) FROM chunks), (SELECT count(*) FROM skipped)"
+        )[0]
+        return {"files": row[0], "symbols": row[1], "chunks": row[2], "skipped": row[3]}
+
+    # -- symbols ---------------------------------------------------------------------------
+
+    def definitions(
+        self, name: str, *, scope: str | None = None, kinds: Iterable[str] | None = None
+    ) -> list[Definition]:
+        """Definitions named exactly ``name`` (optionally in ``scope``, of ``kinds``)."""
+        where, params = "symbols.name = ?", [name]
+        if scope is not None:
+            where += " AND symbols.scope = ?"
+            params.append(scope)
+        kind_set = set(kinds) if kinds is not None else None
+        if kind_set:
+            where += f" AND symbols.kind IN ({','.join('?' * len(kind_set))})"
+            params.extend(sorted(kind_set))
+        defs = self._defs(where, tuple(params))
+        defs += self._overlay_defs(
+            lambda d: d.name == name
+            and (scope is None or d.scope == scope)
+            and (kind_set is None or d.kind in kind_set)
+        )
+        return defs
+
+    def _symbol_names(self) -> list[str]:
+        version = self._data_version()
+        if self._names_cache is not None and self._names_cache[:2] == version:
+            names = self._names_cache[2]
+        else:
+            names = [r[0] for r in self._rows("SELECT DISTINCT name FROM symbols")]
+            self._names_cache = (version[0], version[1], names)
+        if self._overlay:
+            extra = {d.name for e in self._overlay.values() for d in e.facts.definitions}
+            names = sorted(set(names) | extra)
+        return names
+
+    def fuzzy_definitions(
+        self, query: str, limit: int = 20, kinds: Iterable[str] | None = None
+    ) -> list[tuple[Definition, float]]:
+        """Definitions whose names look like ``query`` (``getUsr`` finds ``get_user``)."""
+
+        def norm(s: str) -> str:
+            return s.lower().replace("_", "")
+
+        names = self._symbol_names()
+        if not names or not query.strip():
+            return []
+        matches = process.extract(
+            norm(query), names, scorer=fuzz.WRatio, processor=norm, limit=limit * 2
+        )
+        kind_set = set(kinds) if kinds is not None else None
+        out: list[tuple[Definition, float]] = []
+        for name, score, _ in matches:
+            for d in self.definitions(name, kinds=kind_set):
+                out.append((d, float(score)))
+        out.sort(key=lambda pair: (-pair[1], pair[0].scope != "", pair[0].path, pair[0].start_line))
+        return out[:limit]
+
+    def file_definitions(self, path: str) -> list[Definition]:
+        """The outline of a file: every definition in order, with its enclosing scope."""
+        entry = self._overlay.get(path)
+        if entry is not None:
+            return sorted(entry.facts.definitions, key=lambda d: (d.start_line, d.name_line))
+        return self._defs("files.path = ? ORDER BY symbols.start_line, symbols.name_line", (path,))
+
+    def members(self, container: Definition) -> list[Definition]:
+        """Definitions directly inside a class/struct/interface/impl (same file or package)."""
+        qualified = container.qualified_name
+        if container.path in self._overlay:
+            own = [d for d in self.file_definitions(container.path) if d.scope == qualified]
+        else:
+            own = self._defs(
+                "files.path = ? AND symbols.scope = ? ORDER BY symbols.start_line",
+                (container.path, qualified),
+            )
+        # Go methods and Rust impls live outside the type's span, often in other files.
+        directory = posixpath.dirname(container.path)
+        elsewhere: list[Definition] = []
+        for d in self._defs("symbols.scope = ? AND files.path != ?", (container.name, container.path)):
+            if posixpath.dirname(d.path) == directory and d.kind in ("method", "function", "field"):
+                elsewhere.append(d)
+        for d in self._overlay_defs(lambda d: d.scope == container.name and d.path != container.path):
+            if posixpath.dirname(d.path) == directory:
+                elsewhere.append(d)
+        seen = {(d.path, d.start_line, d.name) for d in own}
+        return own + [d for d in elsewhere if (d.path, d.start_line, d.name) not in seen]
+
+    def bases(self, container: Definition) -> list[Definition]:
+        """The classes/interfaces a class derives from, resolved from its own file."""
+        resolver_name = _resolver_name_for_path(container.path)
+        if resolver_name is None:
+            return []
+        out: list[Definition] = []
+        for base in resolver_for(resolver_name).base_names(container.signature):
+            found = self.resolve(container.path, base).definitions
+            out.extend(d for d in found if d.kind not in ("module",) and d is not container)
+        return out
+
+    def all_members(self, container: Definition, depth: int = 4) -> list[Definition]:
+        """Members of a class and, after them, those it inherits (nearest base first)."""
+        out: list[Definition] = []
+        seen_names: set[str] = set()
+        seen_classes: set[tuple[str, int]] = set()
+        frontier = [container]
+        for _ in range(depth + 1):
+            nxt: list[Definition] = []
+            for cls in frontier:
+                key = (cls.path, cls.start_line)
+                if key in seen_classes:
+                    continue
+                seen_classes.add(key)
+                for m in self.members(cls):
+                    if m.name not in seen_names:
+                        seen_names.add(m.name)
+                        out.append(m)
+                nxt.extend(self.bases(cls))
+            frontier = nxt
+            if not frontier:
+                break
+        return out
+
+    def references(self, name: str) -> list[tuple[str, str, list[int]]]:
+        """Files that use ``name``: (path, kind, lines)."""
+        rows = self._rows(
+            "SELECT files.path, refs.kind, refs.lines FROM refs JOIN files ON files.id = refs.file_id"
+            " WHERE refs.name = ?",
+            (name,),
+        )
+        out = [
+            (p, k, [int(x) for x in lines.split(",") if x])
+            for p, k, lines in rows
+            if p not in self._overlay
+        ]
+        for path, entry in list(self._overlay.items()):
+            out.extend((path, r.kind, r.lines) for r in entry.facts.references if r.name == name)
+        return out
+
+    # -- imports ---------------------------------------------------------------------------
+
+    def imports(self, path: str) -> list[Import]:
+        """What a file imports, with resolved targets."""
+        entry = self._overlay.get(path)
+        if entry is not None:
+            return self._resolve_overlay_imports(path, entry.facts)
+        return [
+            _import(r)
+            for r in self._rows(
+                "SELECT module, imports.name, alias, local, line, wildcard, reexport, target"
+                " FROM imports JOIN files ON files.id = imports.file_id WHERE files.path = ?"
+                " ORDER BY line",
+                (path,),
+            )
+        ]
+
+    def _resolve_overlay_imports(self, path: str, facts: FileFacts) -> list[Import]:
+        spec_resolver = _resolver_name(facts.language)
+        if spec_resolver is None:
+            return list(facts.imports)
+        resolver = resolver_for(spec_resolver)
+        files = self.repo_files()
+        for imp in facts.imports:
+            if imp.target is None:
+                imp.target = resolver.resolve_target(imp, path, files)
+        return list(facts.imports)
+
+    def importers(self, path: str) -> list[str]:
+        """Files whose imports resolve to ``path`` (or to its directory, for Go/Java)."""
+        directory = posixpath.dirname(path) + "/"
+        rows = self._rows(
+            "SELECT DISTINCT files.path FROM imports JOIN files ON files.id = imports.file_id"
+            " WHERE imports.target IN (?, ?)",
+            (path, directory),
+        )
+        out = {r[0] for r in rows if r[0] not in self._overlay}
+        for p in list(self._overlay):
+            if any(i.target in (path, directory) for i in self.imports(p)):
+                out.add(p)
+        return sorted(out)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search_chunks(self, text: str, limit: int = 50) -> list[ChunkHit]:
+        """Chunks ranked by BM25 over identifier-split terms (path terms weigh half)."""
+        match = fts_query(text)
+        if not match:
+            return []
+        rows = self._rows(
+            "SELECT chunks.id, files.path, chunks.start_line, chunks.end_line, chunks.kind,"
+            " chunks.symbol, chunks.chars, bm25(chunks_fts, 1.0, 0.5) AS score"
+            " FROM chunks_fts JOIN chunks ON chunks.id = chunks_fts.rowid"
+            " JOIN files ON files.id = chunks.file_id"
+            " WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
+            (match, limit),
+        )
+        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], -float(r[7])) for r in rows]
+
+    def chunks_of(self, path: str) -> list[ChunkHit]:
+        entry = self._overlay.get(path)
+        if entry is not None:
+            lines = entry.text.split("\n")
+            return [
+                ChunkHit(
+                    0,
+                    path,
+                    c.start_line,
+                    c.end_line,
+                    c.kind,
+                    c.symbol,
+                    sum(len(x) + 1 for x in lines[c.start_line - 1 : c.end_line]),
+                    0.0,
+                )
+                for c in entry.facts.chunks
+            ]
+        rows = self._rows(
+            "SELECT chunks.id, files.path, start_line, end_line, kind, symbol, chars FROM chunks"
+            " JOIN files ON files.id = chunks.file_id WHERE files.path = ? ORDER BY start_line",
+            (path,),
+        )
+        return [ChunkHit(*r, 0.0) for r in rows]
+
+    # -- resolution ------------------------------------------------------------------------
+
+    def resolve(self, path: str, name: str) -> Resolution:
+        """Which definition(s) the (possibly dotted) ``name`` used in ``path`` refers to.
+
+        Tries, in order: the file's own top-level definitions, its imports (following
+        re-exports and submodules), wildcard imports, names visible without import (Go and Java
+        packages), and finally a repository-wide guess by name.
+        """
+        parts = [p for p in name.replace("::", ".").replace("->", ".").split(".") if p]
+        if not parts:
+            return Resolution([], "none")
+        head, rest = parts[0], parts[1:]
+        local = [d for d in self._top_level(path, head)]
+        if local:
+            return Resolution(self._descend(local, rest), "local")
+        imports = self.imports(path)
+        for imp in imports:
+            if imp.local == head and imp.target is not None:
+                found = self._through_import(imp, path, parts, 0)
+                if found:
+                    return Resolution(found, "import")
+        for imp in imports:
+            if imp.wildcard and imp.target is not None:
+                found = self._in_module(imp.target, head, 0)
+                if found:
+                    return Resolution(self._descend(found, rest), "import")
+        info = self.file_info(path)
+        resolver_name = _resolver_name(info.language) if info else None
+        if resolver_name is not None and info is not None:
+            resolver = resolver_for(resolver_name)
+            implicit = resolver.implicit_files(path, info.package, self.repo_files())
+            found = [d for f in implicit for d in self._top_level(f, head)]
+            if found:
+                return Resolution(self._descend(found, rest), "package")
+        # An import we could not resolve to a file (a third-party module) is an answer too:
+        # the name is not defined in this repository.
+        if any(imp.local == head for imp in imports):
+            return Resolution([], "external")
+        guess = self.definitions(head, scope="")
+        if guess:
+            guess.sort(key=lambda d: _distance(path, d.path))
+            return Resolution(self._descend(guess[:5], rest), "global")
+        return Resolution([], "none")
+
+    def _top_level(self, path: str, name: str) -> list[Definition]:
+        entry = self._overlay.get(path)
+        if entry is not None:
+            return [d for d in entry.facts.definitions if d.name == name and not d.scope]
+        return self._defs(
+            "files.path = ? AND symbols.name = ? AND symbols.scope = ''", (path, name)
+        )
+
+    def _module_definition(self, target: str) -> Definition:
+        info = self.file_info(target) if not target.endswith("/") else None
+        name = posixpath.basename(target.rstrip("/"))
+        return Definition(
+            name=name,
+            kind="module",
+            start_line=1,
+            end_line=info.line_count if info else 1,
+            name_line=1,
+            name_col=0,
+            signature=target,
+            path=target,
+        )
+
+    def _through_import(self, imp: Import, importer: str, parts: list[str], depth: int) -> list[Definition]:
+        assert imp.target is not None
+        if imp.name is None:  # the whole module is bound: ``import a.b`` / ``import * as ns``
+            rest = parts[1:]
+            if imp.alias is None and "." in imp.module:  # import a.b.c binds a; a.b.c.f
+                module_parts = imp.module.split(".")
+                if parts[: len(module_parts)] != module_parts:
+                    return []
+                rest = parts[len(module_parts) :]
+            if not rest:
+                return [self._module_definition(imp.target)]
+            found = self._in_module(imp.target, rest[0], depth + 1)
+            return self._descend(found, rest[1:])
+        found = self._in_module(imp.target, imp.name, depth + 1)
+        if found:
+            return self._descend(found, parts[1:])
+        resolver_name = _resolver_name_for_path(importer)
+        if resolver_name is not None:
+            sub = resolver_for(resolver_name).submodule(imp.target, imp.name, self.repo_files())
+            if sub is not None:
+                if len(parts) == 1:
+                    return [self._module_definition(sub)]
+                return self._descend(self._in_module(sub, parts[1], depth + 1), parts[2:])
+        return []
+
+    def _in_module(self, target: str, name: str, depth: int) -> list[Definition]:
+        """``name`` as defined or re-exported by a module file (or a package directory)."""
+        if depth > _MAX_DEPTH:
+            return []
+        if target.endswith("/"):
+            directory = target.rstrip("/")
+            files = self.repo_files().files_in(directory)
+            return [d for f in files for d in self._top_level(f, name)]
+        found = self._top_level(target, name)
+        if found:
+            return found
+        imports = self.imports(target)
+        for imp in imports:
+            if imp.local == name and imp.target is not None:
+                via = self._through_import(imp, target, [name], depth + 1)
+                if via:
+                    return via
+        for imp in imports:
+            if imp.wildcard and imp.target is not None and imp.target != target:
+                via = self._in_module(imp.target, name, depth + 1)
+                if via:
+                    return via
+        resolver_name = _resolver_name_for_path(target)
+        if resolver_name is not None:
+            sub = resolver_for(resolver_name).submodule(target, name, self.repo_files())
+            if sub is not None:
+                return [self._module_definition(sub)]
+        return []
+
+    def _descend(self, defs: list[Definition], rest: list[str]) -> list[Definition]:
+        for part in rest:
+            nxt: list[Definition] = []
+            for d in defs:
+                if d.kind == "module":
+                    nxt.extend(self._in_module(d.path, part, 1))
+                else:
+                    nxt.extend(m for m in self.all_members(d) if m.name == part)
+            if not nxt:
+                return defs  # the deepest definition we could find
+            defs = nxt
+        return defs
+
+
+def _resolver_name(language: str) -> str | None:
+    from .languages import UnknownLanguageError, language_spec
+
+    try:
+        return language_spec(language).resolver
+    except UnknownLanguageError:
+        return None
+
+
+def _resolver_name_for_path(path: str) -> str | None:
+    from .languages import language_for_path
+
+    spec = language_for_path(path)
+    return spec.resolver if spec else None
+
+
+def _distance(a: str, b: str) -> tuple[int, str]:
+    pa, pb = posixpath.dirname(a).split("/"), posixpath.dirname(b).split("/")
+    common = 0
+    for x, y in zip(pa, pb, strict=False):
+        if x != y:
+            break
+        common += 1
+    return (len(pa) + len(pb) - 2 * common, b)
