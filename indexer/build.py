@@ -115,8 +115,17 @@ def _rows_for(facts: FileFacts, text: str) -> _FileRows:
         fts.append((f"{symbol_terms(c.symbol)} {c.terms}", path_terms))
     return _FileRows(
         symbols=[
-            (d.name, d.kind, d.scope, d.start_line, d.end_line, d.name_line, d.name_col,
-             d.signature, d.doc)
+            (
+                d.name,
+                d.kind,
+                d.scope,
+                d.start_line,
+                d.end_line,
+                d.name_line,
+                d.name_col,
+                d.signature,
+                d.doc,
+            )
             for d in facts.definitions
         ],
         refs=[(r.name, r.kind, ",".join(map(str, r.lines))) for r in facts.references],
@@ -169,7 +178,9 @@ def _text_chunks(text: str, path: str) -> list[Chunk]:
     return out
 
 
-def facts_for_text(path: str, language: str, data: bytes, parser: Parser | None = None) -> FileFacts:
+def facts_for_text(
+    path: str, language: str, data: bytes, parser: Parser | None = None
+) -> FileFacts:
     """Facts of a file's bytes (a source file, or a "text" file with chunks only)."""
     if language == "text":
         text = data.decode("utf-8", "replace")
@@ -211,7 +222,9 @@ def _process_file(job: _Job) -> _Result:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         text = data.decode("utf-8", "replace")
-        warning = f"{job.path}: invalid UTF-8 at byte {exc.start}, indexed with replacement characters"
+        warning = (
+            f"{job.path}: invalid UTF-8 at byte {exc.start}, indexed with replacement characters"
+        )
     parser = None
     if job.language != "text":
         parser = _PARSERS.get(job.language)
@@ -292,11 +305,18 @@ def _write_batch(
             return
         file_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM files").fetchone()[0]
         chunk_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM chunks").fetchone()[0]
-        files, symbols, refs, imports, chunks, fts = [], [], [], [], [], []
+        files: list[tuple[object, ...]] = []
+        symbols: list[tuple[object, ...]] = []
+        refs: list[tuple[object, ...]] = []
+        imports: list[tuple[object, ...]] = []
+        chunks: list[tuple[object, ...]] = []
+        fts: list[tuple[object, ...]] = []
         for r in ok:
             rows = r.rows
             assert rows is not None
-            files.append((file_id, r.path, r.language, r.hash, r.size, r.mtime_ns, *r.file_row, r.text))
+            files.append(
+                (file_id, r.path, r.language, r.hash, r.size, r.mtime_ns, *r.file_row, r.text)
+            )
             head = (file_id,)
             symbols.extend(head + row for row in rows.symbols)
             refs.extend(head + row for row in rows.refs)
@@ -503,7 +523,9 @@ def _candidates_for(
             summary.skipped_files.append(SkippedFile(rel, f"unreadable ({exc.strerror or exc})"))
             continue
         if not real.is_relative_to(root):
-            summary.skipped_files.append(SkippedFile(rel, "symlink to a file outside the repository"))
+            summary.skipped_files.append(
+                SkippedFile(rel, "symlink to a file outside the repository")
+            )
             continue
         if st.st_size > opts.max_file_bytes:
             summary.skipped_files.append(

@@ -24,12 +24,12 @@ from .model import SkippedFile
 __all__ = [
     "BUILD_DIRS",
     "DEFAULT_EXCLUDED_DIRS",
-    "VENDORED_DIRS",
-    "Candidate",
-    "DiscoveryOptions",
-    "Discovery",
     "TEXT_EXTENSIONS",
     "TEXT_NAMES",
+    "VENDORED_DIRS",
+    "Candidate",
+    "Discovery",
+    "DiscoveryOptions",
     "check_content",
     "discover",
     "excluded_dir",
@@ -121,7 +121,16 @@ def file_kind(path: str) -> str | None:
 def _git_files(root: Path) -> list[str] | None:
     try:
         proc = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            [
+                "git",
+                "-C",
+                str(root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
             capture_output=True,
             timeout=120,
             check=False,
@@ -132,6 +141,14 @@ def _git_files(root: Path) -> list[str] | None:
         return None
     names = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
     return sorted({n for n in names if n})
+
+
+def _ignored(specs: list[tuple[str, pathspec.PathSpec]], rel: str, is_dir: bool) -> bool:
+    for base, spec in specs:
+        sub = rel[len(base) :] if base and rel.startswith(base) else rel
+        if spec.match_file(sub + "/" if is_dir else sub):
+            return True
+    return False
 
 
 def _walk_files(root: Path, excluded: frozenset[str], pruned: list[str]) -> Iterator[str]:
@@ -153,17 +170,10 @@ def _walk_files(root: Path, excluded: frozenset[str], pruned: list[str]) -> Iter
             except OSError:
                 pass
 
-        def ignored(rel: str, is_dir: bool) -> bool:
-            for base, spec in specs:
-                sub = rel[len(base) :] if base and rel.startswith(base) else rel
-                if spec.match_file(sub + "/" if is_dir else sub):
-                    return True
-            return False
-
         keep = []
         for d in sorted(dirnames):
             rel = f"{rel_dir}/{d}" if rel_dir else d
-            if d == ".git" or ignored(rel, True):
+            if d == ".git" or _ignored(specs, rel, True):
                 continue
             if d in excluded:
                 pruned.append(rel)
@@ -172,7 +182,7 @@ def _walk_files(root: Path, excluded: frozenset[str], pruned: list[str]) -> Iter
         dirnames[:] = keep
         for f in sorted(filenames):
             rel = f"{rel_dir}/{f}" if rel_dir else f
-            if not ignored(rel, False):
+            if not _ignored(specs, rel, False):
                 yield rel
 
 
@@ -211,7 +221,9 @@ def discover(root: Path, options: DiscoveryOptions | None = None) -> Discovery:
             st = os.stat(full)  # follows symlinks; a loop raises ELOOP
         except OSError as exc:
             if os.path.islink(full):
-                result.skipped.append(SkippedFile(rel, f"broken symlink or symlink loop ({exc.strerror})"))
+                result.skipped.append(
+                    SkippedFile(rel, f"broken symlink or symlink loop ({exc.strerror})")
+                )
             # a file deleted since git listed it is simply gone
             continue
         if os.path.islink(full):

@@ -13,9 +13,9 @@ from collections import defaultdict
 
 from tree_sitter import Node, Parser, QueryCursor, Tree
 
-from .resolvers import normalize_imports
 from .languages import LanguageSpec, combined_query, parser_for
 from .model import Chunk, Definition, FileFacts, Reference
+from .resolvers import normalize_imports
 from .terms import terms_for_text
 
 __all__ = ["extract", "extract_tree", "parse"]
@@ -67,9 +67,7 @@ def parse(data: bytes, spec: LanguageSpec, parser: Parser | None = None) -> Tree
     return (parser or parser_for(spec.name)).parse(data)
 
 
-def extract(
-    path: str, data: bytes, spec: LanguageSpec, parser: Parser | None = None
-) -> FileFacts:
+def extract(path: str, data: bytes, spec: LanguageSpec, parser: Parser | None = None) -> FileFacts:
     """Parse ``data`` (the file's bytes) and extract its facts."""
     return extract_tree(path, data, parse(data, spec, parser), spec)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import posixpath
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -68,7 +69,7 @@ class _Overlay:
     facts: FileFacts
 
 
-def _definition(row: tuple) -> Definition:  # type: ignore[type-arg]
+def _definition(row: tuple[Any, ...]) -> Definition:
     (id_, path, name, kind, scope, start, end, nline, ncol, signature, doc) = row
     return Definition(
         name=name,
@@ -85,7 +86,7 @@ def _definition(row: tuple) -> Definition:  # type: ignore[type-arg]
     )
 
 
-def _import(row: tuple) -> Import:  # type: ignore[type-arg]
+def _import(row: tuple[Any, ...]) -> Import:
     module, name, alias, local, line, wildcard, reexport, target = row
     return Import(module, name, alias, line, local, bool(wildcard), bool(reexport), target)
 
@@ -149,7 +150,7 @@ class RepoIndex:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.store.reader.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
@@ -162,8 +163,13 @@ class RepoIndex:
         row = self.store.reader.execute("PRAGMA data_version").fetchone()
         return (self.store.generation, int(row[0]))
 
-    def _defs(self, where: str, params: tuple, limit: int | None = None) -> list[Definition]:  # type: ignore[type-arg]
-        sql = f"SELECT {_SYMBOL_COLUMNS} FROM symbols JOIN files ON files.id = symbols.file_id WHERE {where}"
+    def _defs(
+        self, where: str, params: tuple[Any, ...], limit: int | None = None
+    ) -> list[Definition]:
+        sql = (
+            f"SELECT {_SYMBOL_COLUMNS} FROM symbols"
+            f" JOIN files ON files.id = symbols.file_id WHERE {where}"
+        )
         if limit:
             sql += f" LIMIT {int(limit)}"
         defs = [_definition(r) for r in self._rows(sql, params)]
@@ -171,7 +177,7 @@ class RepoIndex:
             defs = [d for d in defs if d.path not in self._overlay]
         return defs
 
-    def _overlay_defs(self, predicate) -> list[Definition]:  # type: ignore[no-untyped-def]
+    def _overlay_defs(self, predicate: Callable[[Definition], bool]) -> list[Definition]:
         out: list[Definition] = []
         for entry in list(self._overlay.values()):
             out.extend(d for d in entry.facts.definitions if predicate(d))
@@ -246,9 +252,11 @@ class RepoIndex:
             params.extend(sorted(kind_set))
         defs = self._defs(where, tuple(params))
         defs += self._overlay_defs(
-            lambda d: d.name == name
-            and (scope is None or d.scope == scope)
-            and (kind_set is None or d.kind in kind_set)
+            lambda d: (
+                d.name == name
+                and (scope is None or d.scope == scope)
+                and (kind_set is None or d.kind in kind_set)
+            )
         )
         return defs
 
@@ -306,10 +314,14 @@ class RepoIndex:
         # Go methods and Rust impls live outside the type's span, often in other files.
         directory = posixpath.dirname(container.path)
         elsewhere: list[Definition] = []
-        for d in self._defs("symbols.scope = ? AND files.path != ?", (container.name, container.path)):
+        for d in self._defs(
+            "symbols.scope = ? AND files.path != ?", (container.name, container.path)
+        ):
             if posixpath.dirname(d.path) == directory and d.kind in ("method", "function", "field"):
                 elsewhere.append(d)
-        for d in self._overlay_defs(lambda d: d.scope == container.name and d.path != container.path):
+        for d in self._overlay_defs(
+            lambda d: d.scope == container.name and d.path != container.path
+        ):
             if posixpath.dirname(d.path) == directory:
                 elsewhere.append(d)
         seen = {(d.path, d.start_line, d.name) for d in own}
@@ -352,7 +364,8 @@ class RepoIndex:
     def references(self, name: str) -> list[tuple[str, str, list[int]]]:
         """Files that use ``name``: (path, kind, lines)."""
         rows = self._rows(
-            "SELECT files.path, refs.kind, refs.lines FROM refs JOIN files ON files.id = refs.file_id"
+            "SELECT files.path, refs.kind, refs.lines FROM refs"
+            " JOIN files ON files.id = refs.file_id"
             " WHERE refs.name = ?",
             (name,),
         )
@@ -446,7 +459,7 @@ class RepoIndex:
             " JOIN files ON files.id = chunks.file_id WHERE files.path = ? ORDER BY start_line",
             (path,),
         )
-        return [ChunkHit(*r, 0.0) for r in rows]
+        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], 0.0) for r in rows]
 
     # -- resolution ------------------------------------------------------------------------
 
@@ -515,7 +528,9 @@ class RepoIndex:
             path=target,
         )
 
-    def _through_import(self, imp: Import, importer: str, parts: list[str], depth: int) -> list[Definition]:
+    def _through_import(
+        self, imp: Import, importer: str, parts: list[str], depth: int
+    ) -> list[Definition]:
         assert imp.target is not None
         if imp.name is None:  # the whole module is bound: ``import a.b`` / ``import * as ns``
             rest = parts[1:]

@@ -19,7 +19,7 @@ _MAX_IDENT = 80
 
 @functools.lru_cache(maxsize=200_000)
 def identifier_parts(identifier: str) -> tuple[str, ...]:
-    """Lower-case parts of an identifier: ``parseHTTPResponse_v2`` -> parse, http, response, v, 2."""
+    """Lower-case parts: ``parseHTTPResponse_v2`` -> parse, http, response, v, 2."""
     parts: list[str] = []
     for piece in identifier.split("_"):
         if piece:

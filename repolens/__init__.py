@@ -1,0 +1,3 @@
+"""repolens: a local-first, repository-aware coding assistant backend."""
+
+__version__ = "0.1.0"

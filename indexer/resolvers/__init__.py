@@ -21,7 +21,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
 from types import ModuleType
-from typing import Protocol
+from typing import Protocol, cast
 
 from tree_sitter import Node
 
@@ -75,7 +75,10 @@ class RepoFiles:
             first = package_depth
             while first > 0:
                 directory = "/".join(parts[:first]) if first else ""
-                if directory + "/__init__.py" in self.paths or directory + "/__init__.pyi" in self.paths:
+                if (
+                    directory + "/__init__.py" in self.paths
+                    or directory + "/__init__.pyi" in self.paths
+                ):
                     first -= 1
                 else:
                     break
@@ -137,7 +140,7 @@ class Resolver(Protocol):
 @functools.cache
 def resolver_for(name: str) -> Resolver:
     module: ModuleType = importlib.import_module(f"{__name__}.{name}")
-    return module  # type: ignore[return-value]
+    return cast(Resolver, module)
 
 
 def normalize_imports(resolver: str, path: str, matches: Matches) -> tuple[list[Import], str]:

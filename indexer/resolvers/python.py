@@ -23,7 +23,9 @@ def normalize(path: str, matches: Matches) -> tuple[list[Import], str]:
         if "import.wildcard" in caps:
             out.append(Import(module=module, name=None, alias=None, line=line, wildcard=True))
         elif name is not None:
-            out.append(Import(module=module, name=name, alias=alias, line=line, local=alias or name))
+            out.append(
+                Import(module=module, name=name, alias=alias, line=line, local=alias or name)
+            )
         else:
             local = alias or module.split(".")[0]
             out.append(Import(module=module, name=None, alias=alias, line=line, local=local))
@@ -100,7 +102,9 @@ def base_names(signature: str) -> list[str]:
     """Base classes in a class signature: ``class A(B, m.C[T], metaclass=M):`` -> B, m.C."""
     if not signature.startswith("class") or "(" not in signature:
         return []
-    inner = signature[signature.index("(") + 1 : signature.rindex(")") if ")" in signature else None]
+    inner = signature[
+        signature.index("(") + 1 : signature.rindex(")") if ")" in signature else None
+    ]
     out: list[str] = []
     depth = 0
     current = ""

@@ -1,0 +1,118 @@
+"""The small interfaces every model backend implements.
+
+Completion and chat code depend only on these Protocols; concrete backends (the embedded
+llama.cpp model, an OpenAI-compatible server) are chosen by configuration in
+:func:`repolens.backends.open_model`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "CancelToken",
+    "ChatMessage",
+    "GenerationParams",
+    "Model",
+    "ModelError",
+    "ModelInfo",
+    "ModelUnavailable",
+    "Tokenizer",
+]
+
+
+class ModelError(Exception):
+    """The model failed in a way the user should hear about (bad response, server error)."""
+
+
+class ModelUnavailable(ModelError):
+    """The model cannot be reached or loaded; the message says what to check."""
+
+
+class CancelToken:
+    """Set by whoever no longer wants the result; generation stops at the next token."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    max_tokens: int = 64
+    temperature: float = 0.0
+    stop: Sequence[str] = ()
+    top_p: float = 0.95
+    seed: int | None = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: str  # "system", "user", "assistant"
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    backend: str  # "embedded" or "openai"
+    name: str  # model name or GGUF file name
+    context_window: int
+    location: str  # GGUF path or server URL
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """Exact token counts for prompt budgeting."""
+
+    def count(self, text: str) -> int: ...
+
+    def count_many(self, texts: Sequence[str]) -> list[int]: ...
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A text-generation model: raw completion (for FIM prompts) and chat."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def tokenizer(self) -> Tokenizer: ...
+
+    def complete(
+        self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
+    ) -> Iterator[str]:
+        """Stream the continuation of ``prompt`` piece by piece (stops when cancelled)."""
+        ...
+
+    def acomplete(
+        self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
+    ) -> AsyncIterator[str]:
+        """Async streaming; closing the iterator (or task cancellation) ends generation."""
+        ...
+
+    def chat(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[str]: ...
+
+    def achat(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        cancel: CancelToken | None = None,
+    ) -> AsyncIterator[str]: ...
+
+    def close(self) -> None: ...
