@@ -36,7 +36,7 @@ from .extract import extract
 from .languages import language_for_path, language_spec, parser_for
 from .model import Chunk, FileFacts, Import, SkippedFile
 from .resolvers import RepoFiles, resolver_for
-from .store import Store
+from .store import Store, is_corruption
 from .terms import symbol_terms, terms_for_text
 
 __all__ = ["IndexSummary", "ProgressCallback", "facts_for_text", "index_repository"]
@@ -350,20 +350,38 @@ def _write_batch(
         conn.executemany("INSERT INTO chunks_fts(rowid, terms, path) VALUES (?,?,?)", fts)
 
 
-def resolve_imports(store: Store, only_files: set[str] | None = None) -> int:
+def _repo_files(store: Store, refresh: bool) -> RepoFiles:
+    """All indexed paths, cached on the store until files are added or deleted."""
+    cached: RepoFiles | None = getattr(store, "_repo_files_cache", None)
+    if cached is None or refresh:
+        cached = RepoFiles(row[0] for row in store.reader.execute("SELECT path FROM files"))
+        store._repo_files_cache = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def resolve_imports(
+    store: Store, only_files: set[str] | None = None, files_changed: bool = True
+) -> int:
     """Fill ``imports.target`` for every import (or only those of ``only_files``)."""
     reader = store.reader
-    paths = [row[0] for row in reader.execute("SELECT path FROM files")]
-    files = RepoFiles(paths)
-    rows = reader.execute(
+    files = _repo_files(store, refresh=files_changed)
+    sql = (
         "SELECT imports.id, files.path, files.language, module, name, alias, local, line,"
         " wildcard, reexport, target FROM imports JOIN files ON files.id = imports.file_id"
-    ).fetchall()
+    )
+    if only_files is None:
+        rows = reader.execute(sql).fetchall()
+    else:
+        rows = []
+        paths = sorted(only_files)
+        for i in range(0, len(paths), 500):
+            part = paths[i : i + 500]
+            rows += reader.execute(
+                sql + f" WHERE files.path IN ({','.join('?' * len(part))})", part
+            ).fetchall()
     updates: list[tuple[str | None, int]] = []
     for row in rows:
         (imp_id, path, language, module, name, alias, local, line, wildcard, reexport, old) = row
-        if only_files is not None and path not in only_files:
-            continue
         spec = language_for_path(path)
         if spec is None or spec.name != language:
             continue
@@ -400,6 +418,8 @@ def index_repository(
     try:
         _index(store, root, options, progress, workers, only, summary)
     except sqlite3.DatabaseError as exc:
+        if not is_corruption(exc):
+            raise
         store.rebuild(f"is corrupt ({exc})")
         summary = IndexSummary(rebuilt=store.rebuilt_reason)
         _index(store, root, options, progress, workers, None, summary)
@@ -495,7 +515,7 @@ def _index(
     if summary.added or summary.deleted:
         resolve_imports(store)  # the set of files changed: any import may now resolve differently
     elif changed_paths:
-        resolve_imports(store, changed_paths)
+        resolve_imports(store, changed_paths, files_changed=False)
 
     counts = reader.execute(
         "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"

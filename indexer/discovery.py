@@ -143,7 +143,7 @@ def _git_files(root: Path) -> list[str] | None:
     return sorted({n for n in names if n})
 
 
-def _ignored(specs: list[tuple[str, pathspec.PathSpec]], rel: str, is_dir: bool) -> bool:
+def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
     for base, spec in specs:
         sub = rel[len(base) :] if base and rel.startswith(base) else rel
         if spec.match_file(sub + "/" if is_dir else sub):
@@ -156,7 +156,7 @@ def _walk_files(root: Path, excluded: frozenset[str], pruned: list[str]) -> Iter
 
     Excluded (vendored/build) directories are not entered; their paths go to ``pruned``.
     """
-    specs: list[tuple[str, pathspec.PathSpec]] = []
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir
@@ -165,7 +165,7 @@ def _walk_files(root: Path, excluded: frozenset[str], pruned: list[str]) -> Iter
         if os.path.isfile(ignore_file):
             try:
                 with open(ignore_file, encoding="utf-8", errors="replace") as fh:
-                    spec = pathspec.PathSpec.from_lines("gitwildmatch", fh)
+                    spec = pathspec.GitIgnoreSpec.from_lines(fh)
                 specs.append((rel_dir + "/" if rel_dir else "", spec))
             except OSError:
                 pass
@@ -205,6 +205,7 @@ def discover(root: Path, options: DiscoveryOptions | None = None) -> Discovery:
         names = list(_walk_files(root, opts.excluded_dirs, pruned))
         for rel_dir in pruned:
             result.skipped.append(SkippedFile(rel_dir + "/", "vendored or build folder"))
+    root_str = str(root)
     for rel in names:
         kind = file_kind(rel)
         if kind is None:
@@ -216,21 +217,23 @@ def discover(root: Path, options: DiscoveryOptions | None = None) -> Discovery:
         if part is not None:
             result.skipped.append(SkippedFile(rel, f"vendored or build folder ({part}/)"))
             continue
-        full = root / rel
+        full = os.path.join(root_str, rel)
         try:
-            st = os.stat(full)  # follows symlinks; a loop raises ELOOP
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                real = os.path.realpath(full)
+                st = os.stat(full)  # a loop or a dangling link raises here
+                if not (real == root_str or real.startswith(root_str + os.sep)):
+                    result.skipped.append(
+                        SkippedFile(rel, "symlink to a file outside the repository")
+                    )
+                    continue
         except OSError as exc:
             if os.path.islink(full):
-                result.skipped.append(
-                    SkippedFile(rel, f"broken symlink or symlink loop ({exc.strerror})")
-                )
+                reason = f"broken symlink or symlink loop ({exc.strerror})"
+                result.skipped.append(SkippedFile(rel, reason))
             # a file deleted since git listed it is simply gone
             continue
-        if os.path.islink(full):
-            real = Path(os.path.realpath(full))
-            if not real.is_relative_to(root):
-                result.skipped.append(SkippedFile(rel, "symlink to a file outside the repository"))
-                continue
         if not stat.S_ISREG(st.st_mode):
             continue  # submodule directory, socket, ...
         if st.st_size > opts.max_file_bytes:

@@ -22,7 +22,7 @@ from .build import IndexSummary, ProgressCallback, facts_for_text, index_reposit
 from .discovery import DiscoveryOptions, file_kind
 from .model import Definition, FileFacts, Import
 from .resolvers import RepoFiles, resolver_for
-from .store import Store, db_path_for
+from .store import Store, db_path_for, is_corruption
 from .terms import fts_query
 
 __all__ = ["ChunkHit", "FileInfo", "RepoIndex", "Resolution"]
@@ -154,7 +154,7 @@ class RepoIndex:
         try:
             return self.store.reader.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            if not is_corruption(exc):
                 raise
             self.store.rebuild(f"is corrupt ({exc})")
             return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -95,7 +96,7 @@ def language_spec(name: str) -> LanguageSpec:
 
 def language_for_path(path: str | PurePath) -> LanguageSpec | None:
     """The language of a file by its suffix, or None when repolens does not parse it."""
-    suffix = PurePath(path).suffix.lower()
+    suffix = os.path.splitext(str(path))[1].lower()
     name = _by_extension().get(suffix)
     return _table()[name] if name else None
 

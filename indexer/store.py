@@ -24,6 +24,7 @@ __all__ = [
     "StoreRebuilt",
     "db_path_for",
     "default_cache_dir",
+    "is_corruption",
 ]
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,21 @@ CREATE TABLE skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
 
 class StoreRebuilt(Exception):
     """Raised inside a write when the database turned out corrupt and was recreated."""
+
+
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True for errors that mean the file is damaged (not for busy/locked/full disk)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
 
 
 def default_cache_dir() -> Path:

@@ -1,0 +1,78 @@
+"""`repolens index` and `repolens symbols` run as real processes on a fixture repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+REPOLENS = ["repolens"]
+
+
+def run(
+    *args: str, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [*REPOLENS, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=dict(os.environ),
+        timeout=300,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_index_json_contract(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    repo = fixture_repo("python_app")
+    out = json.loads(run("index", str(repo), "--json").stdout)
+    assert set(out) == {"files", "skipped", "symbols", "chunks", "files_changed", "seconds"}
+    assert out["files"] == 10 and out["files_changed"] == 10 and out["skipped"] == 0
+    assert out["symbols"] > 15 and out["chunks"] > 10
+    assert isinstance(out["seconds"], float) and out["seconds"] > 0
+    again = json.loads(run("index", str(repo), "--json").stdout)
+    assert again["files_changed"] == 0
+
+
+def test_index_summary_line_when_not_a_terminal(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    repo = fixture_repo("python_app")
+    (repo / "blob.py").write_bytes(b"\0" * 64)
+    proc = run("index", "--show-skipped", cwd=repo)
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"indexed {repo}: 10 files, 1 skipped (1 binary file;")
+    assert "skipped blob.py: binary file" in proc.stderr
+
+
+def test_index_of_a_subdirectory_indexes_the_work_tree(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    repo = fixture_repo("python_app")
+    out = json.loads(run("index", str(repo / "app" / "models"), "--json").stdout)
+    assert out["files"] == 10
+
+
+def test_index_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    proc = run("index", str(tmp_path / "nope"), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"repolens: {tmp_path / 'nope'}: no such directory"
+    assert "Traceback" not in proc.stderr
+
+
+def test_symbols_fuzzy(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    repo = fixture_repo("python_app")
+    hits = json.loads(run("symbols", "usrRepo", "--repo", str(repo), "--json").stdout)
+    assert hits[0]["name"] == "UserRepository"
+    assert hits[0]["path"] == "app/models/repository.py" and hits[0]["line"] == 6
+    text = run("symbols", "get_by_email", "--repo", str(repo)).stdout
+    assert text.splitlines()[0].startswith("app/models/repository.py:15  method")
+
+
+def test_bad_setting_names_the_key_and_file(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    repo = fixture_repo("python_app")
+    (repo / ".repolens.toml").write_text("[index]\nmax_file_bytes = 'lots'\n")
+    proc = run("index", str(repo), check=False)
+    assert proc.returncode == 1
+    assert "index.max_file_bytes" in proc.stderr and ".repolens.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,283 @@
+"""Building and updating the index on real files: incremental updates, bad input, a corrupt or
+old database, and a reader querying while a writer re-indexes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from repolens.indexer import RepoIndex, db_path_for
+from repolens.indexer.store import SCHEMA_VERSION
+
+from tests.conftest import git, make_git_repo
+
+
+def _write(repo: Path, rel: str, text: str) -> None:
+    path = repo / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _bump_mtime(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
+@pytest.fixture
+def small_repo(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    _write(src, "pkg/__init__.py", "from .core import run\n")
+    _write(
+        src, "pkg/core.py", "def run(x):\n    return helper(x)\n\n\ndef helper(x):\n    return x\n"
+    )
+    _write(
+        src,
+        "pkg/extra.py",
+        "from .core import helper\n\n\ndef twice(x):\n    return helper(x) * 2\n",
+    )
+    _write(src, "README.md", "# small\n\nA small package.\n")
+    return make_git_repo(src, tmp_path / "repo")
+
+
+def test_cold_then_noop_then_incremental(small_repo: Path) -> None:
+    idx = RepoIndex(small_repo)
+    first = idx.update()
+    assert (first.files, first.files_changed, first.added) == (4, 4, 4)
+    assert first.symbols == 3  # run, helper, twice
+    assert {d.name for d in idx.definitions("twice")} == {"twice"}
+
+    again = idx.update()
+    assert again.files_changed == 0 and again.files == 4
+
+    # modify
+    core = small_repo / "pkg/core.py"
+    core.write_text("def run(x):\n    return x\n\n\ndef helper2(x):\n    return x\n")
+    _bump_mtime(core)
+    # add
+    _write(small_repo, "pkg/new.py", "def fresh():\n    return 1\n")
+    # delete
+    (small_repo / "pkg/extra.py").unlink()
+    summary = idx.update()
+    assert (summary.added, summary.changed, summary.deleted) == (1, 1, 1)
+    assert summary.files_changed == 3
+    assert idx.definitions("helper") == []
+    assert [d.path for d in idx.definitions("helper2")] == ["pkg/core.py"]
+    assert [d.path for d in idx.definitions("fresh")] == ["pkg/new.py"]
+    assert idx.definitions("twice") == []
+    assert "pkg/extra.py" not in idx.files()
+
+
+def test_touch_without_change_does_not_reparse(small_repo: Path) -> None:
+    idx = RepoIndex(small_repo)
+    idx.update()
+    core = small_repo / "pkg/core.py"
+    _bump_mtime(core)
+    summary = idx.update()
+    assert summary.files_changed == 0  # same hash: only the mtime is recorded
+
+
+def test_rename_moves_definitions_and_reresolves_imports(small_repo: Path) -> None:
+    idx = RepoIndex(small_repo)
+    idx.update()
+    assert idx.resolve("pkg/extra.py", "helper").definitions[0].path == "pkg/core.py"
+    git(small_repo, "mv", "pkg/core.py", "pkg/engine.py")
+    (small_repo / "pkg/__init__.py").write_text("from .engine import run\n")
+    (small_repo / "pkg/extra.py").write_text(
+        "from .engine import helper\n\n\ndef twice(x):\n    return helper(x) * 2\n"
+    )
+    for rel in ("pkg/__init__.py", "pkg/extra.py"):
+        _bump_mtime(small_repo / rel)
+    summary = idx.update()
+    assert summary.added == 1 and summary.deleted == 1
+    res = idx.resolve("pkg/extra.py", "helper")
+    assert [(d.path, d.name_line) for d in res.definitions] == [("pkg/engine.py", 5)]
+    assert idx.importers("pkg/engine.py") == ["pkg/__init__.py", "pkg/extra.py"]
+
+
+def test_only_paths_reindexes_just_those(small_repo: Path) -> None:
+    idx = RepoIndex(small_repo)
+    idx.update()
+    (small_repo / "pkg/core.py").write_text(
+        "def run(x):\n    return x\n\n\ndef brand_new():\n    pass\n"
+    )
+    (small_repo / "pkg/extra.py").write_text("def other():\n    pass\n")
+    summary = idx.update(only=["pkg/core.py"])
+    assert summary.files_changed == 1
+    assert idx.definitions("brand_new")
+    assert idx.definitions("twice")  # extra.py was not looked at
+
+
+def test_bad_inputs_are_skipped_with_reasons(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    _write(src, "good.py", "def good():\n    return 1\n")
+    (src / "blob.py").write_bytes(b"\x00\x01\x02binary\x00" * 100)
+    (src / "latin1.py").write_bytes(
+        "def caf\xe9():\n    pass\n\ndef ok():\n    pass\n".encode("latin-1")
+    )
+    (src / "huge.py").write_bytes(b"x = 1\n" * (5 * 1024 * 1024 // 6 + 1))  # ~5 MB
+    (src / "minified.js").write_text("var a=1;" * 2000 + "\n")
+    _write(src, "broken.py", "def ok_before():\n    pass\n\ndef broken(:\n    pass\n")
+    repo = make_git_repo(src, tmp_path / "repo")
+    os.symlink("loop_b.py", repo / "loop_a.py")
+    os.symlink("loop_a.py", repo / "loop_b.py")
+    os.symlink("/etc/hostname", repo / "outside.py")
+
+    idx = RepoIndex(repo)
+    summary = idx.update()
+    reasons = dict(idx.skipped())
+    assert reasons["blob.py"] == "binary file"
+    assert reasons["huge.py"].startswith("larger than 1000000 bytes")
+    assert reasons["minified.js"].startswith("minified or generated")
+    assert "symlink loop" in reasons["loop_a.py"]
+    assert reasons["outside.py"] == "symlink to a file outside the repository"
+    # invalid UTF-8 is indexed with replacement characters, and reported
+    assert any("latin1.py: invalid UTF-8" in w for w in summary.warnings)
+    assert idx.definitions("ok") and "\ufffd" in (idx.text("latin1.py") or "")
+    # a syntax error keeps what parses
+    assert idx.definitions("ok_before")
+    assert idx.definitions("good")
+    assert "symlink loop" in reasons["loop_b.py"]
+    assert summary.skipped == len(reasons) == 6
+
+
+def test_unreadable_file_is_skipped(tmp_path: Path) -> None:
+    """A file the indexer may not read is skipped with a reason.
+
+    Root reads everything, so as root the indexer runs in a user namespace
+    (``unshare --user --map-root-user``) where a file owned by an unmapped user is unreadable.
+    """
+    repo = tmp_path / "repo"
+    _write(repo, "ok.py", "def fine():\n    pass\n")
+    _write(repo, "secret.py", "def hidden():\n    pass\n")
+    secret = repo / "secret.py"
+    secret.chmod(0o000)
+    cache = tmp_path / "cache"
+    script = (
+        "import json; from pathlib import Path; from repolens.indexer import RepoIndex; "
+        f"i = RepoIndex({str(repo)!r}, cache_dir=Path({str(cache)!r})); i.update(); "
+        "print(json.dumps(dict(i.skipped())))"
+    )
+    command = [sys.executable, "-c", script]
+    if os.geteuid() == 0:
+        if not shutil.which("unshare"):
+            pytest.skip("unshare (util-linux) is missing")
+        os.chown(secret, 12345, 12345)
+        command = ["unshare", "--user", "--map-root-user", *command]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0 and "unshare failed" in proc.stderr:
+        pytest.skip(f"user namespaces are not available: {proc.stderr.strip()}")
+    assert proc.returncode == 0, proc.stderr
+    assert '"secret.py": "unreadable (Permission denied)"' in proc.stdout
+
+
+def test_walk_without_git_honours_gitignore_and_vendored_dirs(tmp_path: Path) -> None:
+    repo = tmp_path / "plain"
+    _write(repo, ".gitignore", "ignored.py\ngenerated/\n")
+    _write(repo, "kept.py", "def kept():\n    pass\n")
+    _write(repo, "ignored.py", "def ignored():\n    pass\n")
+    _write(repo, "generated/out.py", "def gen():\n    pass\n")
+    _write(repo, "sub/.gitignore", "local_only.py\n")
+    _write(repo, "sub/local_only.py", "def local_only():\n    pass\n")
+    _write(repo, "sub/mod.py", "def sub_mod():\n    pass\n")
+    _write(repo, "node_modules/lib/index.js", "function vendored() {}\n")
+    _write(repo, "build/artifact.py", "def artifact():\n    pass\n")
+    idx = RepoIndex(repo)
+    summary = idx.update()
+    assert idx.files() == ["kept.py", "sub/mod.py"]
+    skipped = dict(idx.skipped())
+    assert skipped == {
+        "build/": "vendored or build folder",
+        "node_modules/": "vendored or build folder",
+    }
+    assert summary.files == 2
+
+
+def test_corrupt_database_is_rebuilt_with_one_line(
+    small_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    idx = RepoIndex(small_repo)
+    idx.update()
+    db = idx.store.path
+    idx.close()
+    db.write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    idx2 = RepoIndex(small_repo)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is corrupt" in err and "rebuilding" in err
+    summary = idx2.update()
+    assert summary.files == 4 and idx2.definitions("twice")
+
+
+def test_old_schema_is_rebuilt(small_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    idx = RepoIndex(small_repo)
+    idx.update()
+    db = idx.store.path
+    idx.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    idx2 = RepoIndex(small_repo)
+    err = capsys.readouterr().err
+    assert f"has schema version 1, this repolens uses {SCHEMA_VERSION}" in err
+    assert idx2.stats()["files"] == 0
+    assert idx2.update().files == 4
+
+
+def test_database_lives_in_cache_dir_not_repo(small_repo: Path, isolated_cache: Path) -> None:
+    idx = RepoIndex(small_repo)
+    idx.update()
+    assert idx.store.path == db_path_for(small_repo)
+    assert idx.store.path.parent == isolated_cache
+    assert not any(p.suffix == ".sqlite3" for p in small_repo.rglob("*"))
+    # one database per root
+    other = small_repo.parent / "other"
+    other.mkdir()
+    assert db_path_for(other) != db_path_for(small_repo)
+
+
+def test_reader_keeps_working_while_writer_reindexes(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    for i in range(400):
+        body = "\n\n".join(f"def f{i}_{j}(x):\n    return x + {j}" for j in range(30))
+        _write(src, f"pkg/m{i}.py", f'"""Module {i}."""\n\n{body}\n')
+    _write(src, "pkg/anchor.py", "def anchor():\n    return 1\n")
+    repo = make_git_repo(src, tmp_path / "repo")
+    idx = RepoIndex(repo)
+    idx.update()
+    errors: list[BaseException] = []
+    reads = 0
+    done = threading.Event()
+
+    def read() -> None:
+        nonlocal reads
+        try:
+            while not done.is_set():
+                assert [d.path for d in idx.definitions("anchor")] == ["pkg/anchor.py"]
+                idx.search_chunks("module return", limit=5)
+                reads += 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    for i in range(0, 400, 2):
+        (repo / f"pkg/m{i}.py").write_text(f"def changed{i}():\n    return {i}\n")
+        _bump_mtime(repo / f"pkg/m{i}.py")
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        started = time.perf_counter()
+        summary = idx.update(workers=1)
+        elapsed = time.perf_counter() - started
+    finally:
+        done.set()
+        reader.join()
+    assert not errors, errors
+    assert summary.changed == 200
+    assert reads >= 1, f"no read completed during a {elapsed:.2f}s re-index"
+    assert idx.definitions("changed0")
