@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,10 @@ class RepoIndex:
         self._overlay_lock = threading.Lock()
         self._names_cache: tuple[int, int, list[str]] | None = None
         self._files_cache: tuple[int, int, RepoFiles] | None = None
+        self._overlay_version = 0
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._memo_version: tuple[int, int, int] = (-1, -1, -1)
+        self._memo_checked = 0.0
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -138,11 +143,13 @@ class RepoIndex:
         facts = facts_for_text(path, kind, text.encode("utf-8", "surrogatepass"))
         with self._overlay_lock:
             self._overlay[path] = _Overlay(text, facts)
+            self._overlay_version += 1
         return facts
 
     def clear_overlay(self, path: str) -> None:
         with self._overlay_lock:
-            self._overlay.pop(path, None)
+            if self._overlay.pop(path, None) is not None:
+                self._overlay_version += 1
 
     def overlay_facts(self, path: str) -> FileFacts | None:
         entry = self._overlay.get(path)
@@ -158,6 +165,29 @@ class RepoIndex:
                 raise
             self.store.rebuild(f"is corrupt ({exc})")
             return []
+
+    def _memoized(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """Answers cached until the database or an overlay changes.
+
+        The database's version is checked at most every 50 ms (a PRAGMA per call would cost
+        more than most answers), so another process's write is seen within that time.
+        """
+        now = time.monotonic()
+        if now - self._memo_checked > 0.05:
+            data_version = self._data_version()[1]
+            self._memo_checked = now
+        else:
+            data_version = self._memo_version[1]
+        version = (self.store.generation, data_version, self._overlay_version)
+        if version != self._memo_version or len(self._memo) > 50_000:
+            self._memo = {}
+            self._memo_version = version
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = compute()
+            self._memo[key] = value
+            return value
 
     def _data_version(self) -> tuple[int, int]:
         row = self.store.reader.execute("PRAGMA data_version").fetchone()
@@ -296,12 +326,21 @@ class RepoIndex:
 
     def file_definitions(self, path: str) -> list[Definition]:
         """The outline of a file: every definition in order, with its enclosing scope."""
+        return list(self._memoized(("defs", path), lambda: self._file_definitions_uncached(path)))
+
+    def _file_definitions_uncached(self, path: str) -> list[Definition]:
+        """The outline of a file: every definition in order, with its enclosing scope."""
         entry = self._overlay.get(path)
         if entry is not None:
             return sorted(entry.facts.definitions, key=lambda d: (d.start_line, d.name_line))
         return self._defs("files.path = ? ORDER BY symbols.start_line, symbols.name_line", (path,))
 
     def members(self, container: Definition) -> list[Definition]:
+        """Definitions directly inside a class/struct/interface/impl (same file or package)."""
+        key = ("members", container.path, container.start_line, container.qualified_name)
+        return list(self._memoized(key, lambda: self._members_uncached(container)))
+
+    def _members_uncached(self, container: Definition) -> list[Definition]:
         """Definitions directly inside a class/struct/interface/impl (same file or package)."""
         qualified = container.qualified_name
         if container.path in self._overlay:
@@ -329,6 +368,11 @@ class RepoIndex:
 
     def bases(self, container: Definition) -> list[Definition]:
         """The classes/interfaces a class derives from, resolved from its own file."""
+        key = ("bases", container.path, container.start_line, container.name)
+        return list(self._memoized(key, lambda: self._bases_uncached(container)))
+
+    def _bases_uncached(self, container: Definition) -> list[Definition]:
+        """The classes/interfaces a class derives from, resolved from its own file."""
         resolver_name = _resolver_name_for_path(container.path)
         if resolver_name is None:
             return []
@@ -339,6 +383,11 @@ class RepoIndex:
         return out
 
     def all_members(self, container: Definition, depth: int = 4) -> list[Definition]:
+        """Members of a class and, after them, those it inherits (nearest base first)."""
+        key = ("all_members", container.path, container.start_line, container.name, depth)
+        return list(self._memoized(key, lambda: self._all_members_uncached(container, depth)))
+
+    def _all_members_uncached(self, container: Definition, depth: int = 4) -> list[Definition]:
         """Members of a class and, after them, those it inherits (nearest base first)."""
         out: list[Definition] = []
         seen_names: set[str] = set()
@@ -381,6 +430,10 @@ class RepoIndex:
     # -- imports ---------------------------------------------------------------------------
 
     def imports(self, path: str) -> list[Import]:
+        """What a file imports, with resolved targets."""
+        return list(self._memoized(("imports", path), lambda: self._imports_uncached(path)))
+
+    def _imports_uncached(self, path: str) -> list[Import]:
         """What a file imports, with resolved targets."""
         entry = self._overlay.get(path)
         if entry is not None:
@@ -470,6 +523,16 @@ class RepoIndex:
         re-exports and submodules), wildcard imports, names visible without import (Go and Java
         packages), and finally a repository-wide guess by name.
         """
+        res: Resolution = self._memoized(("resolve", path, name), lambda: self._resolve_uncached(path, name))
+        return Resolution(list(res.definitions), res.via)
+
+    def _resolve_uncached(self, path: str, name: str) -> Resolution:
+        """Which definition(s) the (possibly dotted) ``name`` used in ``path`` refers to.
+
+        Tries, in order: the file's own top-level definitions, its imports (following
+        re-exports and submodules), wildcard imports, names visible without import (Go and Java
+        packages), and finally a repository-wide guess by name.
+        """
         parts = [p for p in name.replace("::", ".").replace("->", ".").split(".") if p]
         if not parts:
             return Resolution([], "none")
@@ -507,6 +570,9 @@ class RepoIndex:
         return Resolution([], "none")
 
     def _top_level(self, path: str, name: str) -> list[Definition]:
+        return list(self._memoized(("top", path, name), lambda: self._top_level_raw(path, name)))
+
+    def _top_level_raw(self, path: str, name: str) -> list[Definition]:
         entry = self._overlay.get(path)
         if entry is not None:
             return [d for d in entry.facts.definitions if d.name == name and not d.scope]
