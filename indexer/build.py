@@ -354,7 +354,8 @@ def _repo_files(store: Store, refresh: bool) -> RepoFiles:
     """All indexed paths, cached on the store until files are added or deleted."""
     cached: RepoFiles | None = getattr(store, "_repo_files_cache", None)
     if cached is None or refresh:
-        cached = RepoFiles(row[0] for row in store.reader.execute("SELECT path FROM files"))
+        paths = (row[0] for row in store.reader.execute("SELECT path FROM files"))
+        cached = RepoFiles(paths, store.root)
         store._repo_files_cache = cached  # type: ignore[attr-defined]
     return cached
 

@@ -37,6 +37,11 @@ _BODY_TYPES = frozenset(
         "enum_declaration_list",
     }
 )
+# Where a body-looking node is part of the signature (an object type in a parameter).
+_NOT_BODY_PARENTS = frozenset(
+    {"formal_parameters", "type_annotation", "parameter_list", "type_parameters", "type_arguments",
+     "parameters", "required_parameter", "optional_parameter"}
+)
 # Wrappers whose text belongs to the unit they wrap (decorators, `export`, templates).
 _WRAPPERS = frozenset(
     {"decorated_definition", "export_statement", "template_declaration", "ambient_declaration"}
@@ -169,7 +174,7 @@ def _collect_tag_match(
         name=name,
         kind=kind,
         start_line=start_row + 1,
-        end_line=outer.end_point.row + 1,
+        end_line=_end_row(outer) + 1,
         name_line=name_node.start_point.row + 1,
         name_col=name_node.start_point.column,
         signature=_signature(unit, kind, data),
@@ -177,6 +182,14 @@ def _collect_tag_match(
         scope=scope_override,
     )
     defs.append((definition, unit))
+
+
+def _end_row(node: Node) -> int:
+    """The last row with text of a node (a #define ends at column 0 of the next line)."""
+    end = node.end_point
+    if end.column == 0 and end.row > node.start_point.row:
+        return end.row - 1
+    return end.row
 
 
 def _body(unit: Node) -> Node | None:
@@ -190,7 +203,8 @@ def _body(unit: Node) -> Node | None:
             for child in node.named_children:
                 if child.type in _BODY_TYPES:
                     return child
-                nxt.append(child)
+                if child.type not in _NOT_BODY_PARENTS:
+                    nxt.append(child)
         frontier = nxt
     return None
 
@@ -223,6 +237,12 @@ def _doc(unit: Node, outer: Node, spec: LanguageSpec) -> tuple[str, int]:
     comments: list[Node] = []
     node = outer.prev_named_sibling
     expected_row = outer.start_point.row
+    # attributes/annotations between a doc comment and its item (Rust #[derive], ...)
+    while node is not None and node.type in ("attribute_item", "inner_attribute_item") and (
+        node.end_point.row >= expected_row - 1
+    ):
+        expected_row = node.start_point.row
+        node = node.prev_named_sibling
     while node is not None and "comment" in node.type and node.end_point.row >= expected_row - 1:
         comments.append(node)
         expected_row = node.start_point.row
@@ -267,12 +287,12 @@ def _assign_scopes(defs: list[tuple[Definition, Node]], spec: LanguageSpec) -> N
         while stack and stack[-1][1].end_byte <= node.start_byte:
             stack.pop()
         enclosing = stack[-1][0] if stack else None
+        explicit_scope = bool(definition.scope)  # @scope: a receiver, Foo:: qualifier, impl
         if not definition.scope and enclosing is not None:
             definition.scope = enclosing.qualified_name
-        if enclosing is not None and definition.kind == "function":
-            if enclosing.kind in spec.container_kinds:
-                definition.kind = "method"
-        elif definition.scope and definition.kind == "function":
+        if definition.kind == "function" and (
+            explicit_scope or (enclosing is not None and enclosing.kind in spec.container_kinds)
+        ):
             definition.kind = "method"
         if definition.kind in _SCOPED_KINDS:
             stack.append((definition, node))

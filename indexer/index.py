@@ -225,7 +225,7 @@ class RepoIndex:
         cached = self._files_cache
         if cached is not None and cached[:2] == version and not self._overlay:
             return cached[2]
-        files = RepoFiles(self.files())
+        files = RepoFiles(self.files(), self.root)
         if not self._overlay:
             self._files_cache = (version[0], version[1], files)
         return files
@@ -467,9 +467,10 @@ class RepoIndex:
             " WHERE imports.target IN (?, ?)",
             (path, directory),
         )
-        out = {r[0] for r in rows if r[0] not in self._overlay}
+        # a JS/TS module's exports are recorded as imports of itself: not an importer
+        out = {r[0] for r in rows if r[0] not in self._overlay and r[0] != path}
         for p in list(self._overlay):
-            if any(i.target in (path, directory) for i in self.imports(p)):
+            if p != path and any(i.target in (path, directory) for i in self.imports(p)):
                 out.add(p)
         return sorted(out)
 
@@ -629,7 +630,7 @@ class RepoIndex:
             directory = target.rstrip("/")
             files = self.repo_files().files_in(directory)
             return [d for f in files for d in self._top_level(f, name)]
-        found = self._top_level(target, name)
+        found = self._top_level(target, name) or self._namespace_level(target, name)
         if found:
             return found
         imports = self.imports(target)
@@ -645,10 +646,28 @@ class RepoIndex:
                     return via
         resolver_name = _resolver_name_for_path(target)
         if resolver_name is not None:
-            sub = resolver_for(resolver_name).submodule(target, name, self.repo_files())
+            resolver = resolver_for(resolver_name)
+            sub = resolver.submodule(target, name, self.repo_files())
             if sub is not None:
                 return [self._module_definition(sub)]
+            owner_of = getattr(resolver, "member_owner", None)
+            owner = owner_of(target) if owner_of is not None else None
+            if owner:  # Java `import static a.b.C.m`: m is a member of class C
+                return [
+                    m
+                    for c in self._top_level(target, owner)
+                    for m in self.all_members(c)
+                    if m.name == name
+                ]
         return []
+
+    def _namespace_level(self, path: str, name: str) -> list[Definition]:
+        """``name`` declared directly in a namespace the file opens (C++ headers)."""
+        defs = self.file_definitions(path)
+        namespaces = {d.qualified_name for d in defs if d.kind == "namespace"}
+        if not namespaces:
+            return []
+        return [d for d in defs if d.name == name and d.scope in namespaces]
 
     def _descend(self, defs: list[Definition], rest: list[str]) -> list[Definition]:
         for part in rest:
@@ -656,11 +675,19 @@ class RepoIndex:
             for d in defs:
                 if d.kind == "module":
                     nxt.extend(self._in_module(d.path, part, 1))
+                elif d.kind == "namespace":  # C++ namespaces reopen across files
+                    nxt.extend(self.definitions(part, scope=d.qualified_name))
                 else:
                     nxt.extend(m for m in self.all_members(d) if m.name == part)
             if not nxt:
                 return defs  # the deepest definition we could find
-            defs = nxt
+            seen: set[tuple[str, int, str]] = set()
+            defs = []
+            for m in nxt:
+                key = (m.path, m.start_line, m.name)
+                if key not in seen:
+                    seen.add(key)
+                    defs.append(m)
         return defs
 
 

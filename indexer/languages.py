@@ -129,6 +129,8 @@ def combined_query(name: str) -> tuple[Query, int] | None:
     """
     spec = language_spec(name)
     tags = query_source(spec.queries, "tags")
+    if spec.name != spec.queries:  # a dialect's own additions (tsx: JSX on top of typescript)
+        tags += "\n" + query_source(spec.name, "tags")
     imports = query_source(spec.queries, "imports")
     if not tags.strip() and not imports.strip():
         return None
@@ -141,6 +143,8 @@ def query_for(name: str, kind: str) -> Query | None:
     """The compiled ``<queries>-<kind>.scm`` query for a language (kind: tags, imports)."""
     spec = language_spec(name)
     source = query_source(spec.queries, kind)
+    if spec.name != spec.queries:
+        source += "\n" + query_source(spec.name, kind)
     if not source.strip():
         return None
     return Query(ts_language(name), source)

@@ -10,7 +10,9 @@ Each module here (named by the ``resolver`` column of the language table) provid
   module rather than a definition, that module's file;
 - ``implicit_files(importer, package, files) -> list[str]``: files whose top-level names are
   visible without an import (a Go package's other files, a Java package's classes);
-- ``base_names(signature) -> list[str]``: the base classes/interfaces a class signature names.
+- ``base_names(signature) -> list[str]``: the base classes/interfaces a class signature names;
+- optionally ``member_owner(target) -> str | None``: for imports of a member of a class (Java
+  ``import static``), the class that owns it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import importlib
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 from types import ModuleType
 from typing import Protocol, cast
 
@@ -35,7 +38,8 @@ Matches = list[tuple[int, dict[str, list[Node]]]]
 class RepoFiles:
     """The repository's indexed paths, with the look-ups resolvers need."""
 
-    def __init__(self, paths: Iterable[str]) -> None:
+    def __init__(self, paths: Iterable[str], root: Path | None = None) -> None:
+        self.root = root  # the repository root, for resolvers that read a manifest (go.mod)
         self.paths: set[str] = set(paths)
         self._by_basename: dict[str, list[str]] = defaultdict(list)
         self._dir_files: dict[str, list[str]] = defaultdict(list)

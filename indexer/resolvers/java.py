@@ -64,6 +64,13 @@ def resolve_target(imp: Import, importer: str, files: RepoFiles) -> str | None:
     )
 
 
+def member_owner(target: str) -> str | None:
+    """The class a static import's member belongs to: the class named by its file."""
+    if target.endswith(".java"):
+        return posixpath.splitext(posixpath.basename(target))[0]
+    return None
+
+
 def submodule(target: str, name: str, files: RepoFiles) -> str | None:
     """A class of a package directory (``target`` ends in ``/``)."""
     if not target.endswith("/"):

@@ -137,7 +137,11 @@ def test_resolution_through_included_headers(app_index: RepoIndex) -> None:
     # its methods: declared in the header
     assert _where(idx.resolve("src/main.cpp", "geo::Circle::area")) == [("src/circle.hpp", 14)]
     assert _where(idx.resolve("src/main.cpp", "geo::Circle::unit")) == [("src/circle.hpp", 19)]
-    assert _where(idx.resolve("src/main.cpp", "geo::total_area")) == [("src/circle.hpp", 26)]
+    # declared in the header, defined in the .cpp: both are the answer
+    assert _where(idx.resolve("src/main.cpp", "geo::total_area")) == [
+        ("src/circle.hpp", 26),
+        ("src/circle.cpp", 20),
+    ]
     # the standard library is not in the repository
     assert idx.resolve("src/main.cpp", "std::vector").definitions == []
 
@@ -159,3 +163,18 @@ def test_out_of_class_definitions_join_their_class(app_index: RepoIndex) -> None
     assert app_index.importers("src/shape.hpp") == ["src/circle.hpp", "src/shape.cpp"]
     targets = {i.module: i.target for i in app_index.imports("src/circle.hpp")}
     assert targets == {"<vector>": None, "shape.hpp": "src/shape.hpp"}
+
+
+def test_namespace_members_and_inherited_methods(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    from repolens.indexer import RepoIndex
+
+    repo = fixture_repo("cpp_app")
+    idx = RepoIndex(repo)
+    idx.update()
+    # geo::Shape is declared inside `namespace geo {}` of an included header
+    assert [d.path for d in idx.resolve("src/main.cpp", "geo::Shape").definitions] == [
+        "src/shape.hpp"
+    ]
+    # a method Circle inherits from Shape
+    inherited = idx.resolve("src/main.cpp", "geo::Circle::name").definitions
+    assert [(d.path, d.scope) for d in inherited][:1] == [("src/shape.hpp", "geo.Shape")]

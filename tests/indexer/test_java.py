@@ -189,3 +189,15 @@ def test_import_targets_and_importers(app_index: RepoIndex) -> None:
     assert app_index.importers(f"{SRC}/util/Strings.java") == [MAIN]  # through the wildcard
     bases = app_index.bases(app_index.resolve(MAIN, "Circle").definitions[0])
     assert [(d.path, d.name) for d in bases] == [(f"{SRC}/model/Shape.java", "Shape")]
+
+
+def test_static_import_resolves_to_the_member(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    from repolens.indexer import RepoIndex
+
+    repo = fixture_repo("java_app")
+    idx = RepoIndex(repo)
+    idx.update()
+    res = idx.resolve(f"{SRC}/app/Main.java", "square")
+    assert [(d.path, d.kind, d.scope) for d in res.definitions] == [
+        (f"{SRC}/util/MathUtil.java", "method", "MathUtil")
+    ]
