@@ -7,10 +7,13 @@ llama.cpp model, an OpenAI-compatible server) are chosen by configuration in
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+from ..errors import RepolensError
 
 __all__ = [
     "CancelToken",
@@ -24,7 +27,10 @@ __all__ = [
 ]
 
 
-class ModelError(Exception):
+_log = logging.getLogger(__name__)
+
+
+class ModelError(RepolensError):
     """The model failed in a way the user should hear about (bad response, server error)."""
 
 
@@ -33,17 +39,61 @@ class ModelUnavailable(ModelError):
 
 
 class CancelToken:
-    """Set by whoever no longer wants the result; generation stops at the next token."""
+    """Set by whoever no longer wants the result; generation stops at the next token.
+
+    Backends that block (a socket read while the server evaluates a long prompt, llama.cpp's
+    prompt evaluation) register a callback with :meth:`on_cancel` so that cancelling
+    interrupts the blocking call itself, not just the loop around it.
+    """
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
-        self._event.set()
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            _run_callback(callback)
 
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until cancelled or ``timeout`` seconds pass; True when cancelled."""
+        return self._event.wait(timeout)
+
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` once when cancelled (at once if already cancelled).
+
+        Returns a function that unregisters it; callbacks run in the thread that cancels and
+        must be quick and thread-safe.
+        """
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return lambda: self._remove(callback)
+        _run_callback(callback)
+        return lambda: None
+
+    def _remove(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            try:
+                self._callbacks.remove(callback)
+            except ValueError:
+                pass
+
+
+def _run_callback(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:  # a failing callback must not stop the others
+        _log.exception("cancel callback failed")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,383 @@
+"""``repolens model serve`` and ``repolens model status``.
+
+``serve`` starts a model server on this machine, bound to 127.0.0.1, with the flags repolens
+needs, and says how to point repolens at it:
+
+- ``--engine llama.cpp``: llama-cpp-python's OpenAI-compatible server on a GGUF (CPU);
+- ``--engine vllm``: ``vllm serve`` for a GPU machine, with a 128K context
+  (``--max-model-len 131072``), YaRN rope scaling for Qwen2.5 models (native 32K) and prefix
+  caching (repolens puts the stable part of every prompt first so it is reused).
+
+The command builders are pure functions, unit-tested, because vLLM cannot run here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import RepolensError
+from ..settings import user_config_path
+from .common import add_repo_argument, find_repo_root, print_json, settings_for
+
+__all__ = [
+    "LLAMA_CPP_PORT",
+    "QWEN25_NATIVE_CONTEXT",
+    "VLLM_DEFAULT_MODEL",
+    "VLLM_PORT",
+    "llama_cpp_server_command",
+    "register",
+    "vllm_serve_command",
+    "yarn_rope_scaling",
+]
+
+LLAMA_CPP_PORT = 8080
+VLLM_PORT = 8000
+VLLM_DEFAULT_MODEL = "Qwen/Qwen2.5-Coder-7B-Instruct"
+VLLM_DEFAULT_MAX_MODEL_LEN = 131072
+#: Qwen2.5(-Coder) models are trained at 32K and reach 128K with static YaRN
+#: (their model cards: factor 4.0, original_max_position_embeddings 32768).
+QWEN25_NATIVE_CONTEXT = 32768
+_QWEN25 = re.compile(r"qwen2[._-]?5", re.IGNORECASE)
+
+
+def llama_cpp_server_command(
+    gguf: str | Path,
+    *,
+    port: int = LLAMA_CPP_PORT,
+    n_ctx: int,
+    threads: int | None = None,
+    api_key: str | None = None,
+    extra: Sequence[str] = (),
+    python: str | None = None,
+) -> list[str]:
+    """``python -m llama_cpp.server`` on ``gguf``, listening on 127.0.0.1 only.
+
+    The model is served under its file name (``--model_alias``), which is what
+    ``GET /v1/models`` reports and what FIM template detection sees.
+    """
+    cmd = [
+        python or sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf),
+        "--model_alias",
+        Path(gguf).name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+    ]
+    if threads:  # prompt evaluation too (its own default is every core)
+        cmd += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
+    if api_key:
+        cmd += ["--api_key", api_key]
+    return cmd + list(extra)
+
+
+def yarn_rope_scaling(
+    model: str, max_model_len: int, *, native_context: int = QWEN25_NATIVE_CONTEXT
+) -> dict[str, Any] | None:
+    """The YaRN rope scaling a Qwen2.5 model needs for ``max_model_len``, else None.
+
+    Static YaRN costs a little quality on short texts, so the factor is what the length
+    needs (4.0 for 131072), not more, and none is applied up to the native 32K.
+    """
+    if not _QWEN25.search(model) or max_model_len <= native_context:
+        return None
+    return {
+        "rope_type": "yarn",
+        "factor": round(max_model_len / native_context, 4),
+        "original_max_position_embeddings": native_context,
+    }
+
+
+def vllm_serve_command(
+    model: str = VLLM_DEFAULT_MODEL,
+    *,
+    port: int = VLLM_PORT,
+    max_model_len: int = VLLM_DEFAULT_MAX_MODEL_LEN,
+    tensor_parallel_size: int | None = None,
+    yarn: bool = True,
+    rope_key: str = "rope_scaling",
+    api_key: str | None = None,
+    trust_remote_code: bool = False,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """``vllm serve`` with what a 128K repository-context code model needs.
+
+    Rope scaling goes through ``--hf-overrides`` (a JSON patch of the model's HF config),
+    which vLLM accepts since before 0.8; the old ``--rope-scaling`` flag was deprecated and is
+    gone since vLLM 0.11.1. The key is ``rope_scaling`` (HF Transformers 4.x configs, what
+    Qwen2.5's model card documents); pass ``rope_key="rope_parameters"`` for vLLM builds on
+    Transformers 5, whose docs use that name.
+    """
+    if rope_key not in ("rope_scaling", "rope_parameters"):
+        raise ValueError(f"rope_key must be rope_scaling or rope_parameters, not {rope_key!r}")
+    cmd = [
+        "vllm",
+        "serve",
+        model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-model-len",
+        str(max_model_len),
+        "--enable-prefix-caching",
+    ]
+    scaling = yarn_rope_scaling(model, max_model_len) if yarn else None
+    if scaling is not None:
+        if rope_key == "rope_parameters":
+            scaling = {**scaling, "rope_theta": 1000000.0}  # Qwen2.5's, required there
+        cmd += ["--hf-overrides", json.dumps({rope_key: scaling}, separators=(",", ":"))]
+    if tensor_parallel_size and tensor_parallel_size > 1:
+        cmd += ["--tensor-parallel-size", str(tensor_parallel_size)]
+    if api_key:
+        cmd += ["--api-key", api_key]
+    if trust_remote_code:
+        cmd.append("--trust-remote-code")
+    return cmd + list(extra)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "model",
+        help="start a local model server, or check the configured model",
+        description="Start a model server on this machine, or check the configured model.",
+    )
+    actions = p.add_subparsers(dest="model_action", metavar="ACTION")
+    p.set_defaults(func=lambda _args: _usage(p))
+
+    serve = actions.add_parser(
+        "serve",
+        help="start an OpenAI-compatible model server on 127.0.0.1",
+        description="Start an OpenAI-compatible model server bound to 127.0.0.1 and print "
+        "how to point repolens at it. llama.cpp runs a GGUF on the CPU; vLLM needs a GPU.",
+    )
+    serve.add_argument("--engine", choices=["llama.cpp", "vllm"], default="llama.cpp")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"default {LLAMA_CPP_PORT} (llama.cpp), {VLLM_PORT} (vllm)",
+    )
+    serve.add_argument("--gguf", help="llama.cpp: GGUF file (default: model.gguf, else SmolLM2)")
+    serve.add_argument(
+        "--n-ctx",
+        type=int,
+        default=None,
+        help="llama.cpp: context size (default: model.context_window, else the GGUF's "
+        "training context capped at 8192)",
+    )
+    serve.add_argument("--threads", type=int, default=None, help="llama.cpp: CPU threads")
+    serve.add_argument(
+        "--model",
+        default=None,
+        help=f"vllm: Hugging Face model id or path (default: model.model, else "
+        f"{VLLM_DEFAULT_MODEL})",
+    )
+    serve.add_argument(
+        "--max-model-len", type=int, default=VLLM_DEFAULT_MAX_MODEL_LEN, help="vllm: context"
+    )
+    serve.add_argument("--tensor-parallel-size", type=int, default=None, help="vllm: GPUs")
+    serve.add_argument(
+        "--no-yarn", action="store_true", help="vllm: no YaRN rope scaling for Qwen2.5 models"
+    )
+    serve.add_argument(
+        "--rope-key",
+        choices=["rope_scaling", "rope_parameters"],
+        default="rope_scaling",
+        help="vllm: HF config key for YaRN (rope_parameters for vLLM on Transformers 5)",
+    )
+    serve.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="vllm: run the model repository's own code (CodeGeeX4 needs it)",
+    )
+    serve.add_argument(
+        "--api-key", default=None, help="require this bearer token (set model.api_key to match)"
+    )
+    serve.add_argument(
+        "--extra", action="append", default=[], metavar="ARG", help="pass ARG to the server"
+    )
+    serve.add_argument(
+        "--print", action="store_true", dest="print_only", help="print the command and exit"
+    )
+    add_repo_argument(serve)
+    serve.set_defaults(func=run_serve)
+
+    status = actions.add_parser(
+        "status",
+        help="what model is configured and whether it answers",
+        description="Show the configured model (backend, name, location, context window, "
+        "template) and check that it answers. Exit code 0 when it does, 1 otherwise.",
+    )
+    status.add_argument("--json", action="store_true", help="print a JSON object")
+    add_repo_argument(status)
+    status.set_defaults(func=run_status)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _say(message: str) -> None:
+    print(f"repolens: {message}", file=sys.stderr)
+
+
+def _pointing_hint(url: str, context_window: int | None, api_key: str | None) -> str:
+    env = f"REPOLENS_MODEL_BACKEND=openai REPOLENS_MODEL_URL={url}"
+    toml = f'[model]\nbackend = "openai"\nurl = "{url}"\n'
+    if context_window:
+        env += f" REPOLENS__MODEL__CONTEXT_WINDOW={context_window}"
+        toml += f"context_window = {context_window}\n"
+    if api_key:
+        env += " REPOLENS_API_KEY=..."
+        toml += 'api_key = "..."\n'
+    return (
+        f"point repolens at it with\n  export {env}\n"
+        f"or put this in {user_config_path()}:\n"
+        + "".join(f"  {line}\n" for line in toml.splitlines())
+    ).rstrip("\n")
+
+
+def _exec(cmd: list[str]) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvp(cmd[0], cmd)
+    except OSError as exc:
+        raise RepolensError(f"cannot start {cmd[0]}: {exc}") from None
+    return 0  # pragma: no cover - execvp does not return
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    repo = find_repo_root(args.repo or Path("."))
+    settings = settings_for(repo)
+    if args.engine == "vllm":
+        return _serve_vllm(args, settings.model.model)
+    return _serve_llama_cpp(args, settings)
+
+
+def _serve_llama_cpp(args: argparse.Namespace, settings: Any) -> int:
+    from ..backends import ModelError
+    from ..backends.embedded import default_n_ctx, resolve_gguf
+
+    model_settings = settings.model
+    if args.gguf:
+        model_settings = model_settings.model_copy(update={"gguf": args.gguf})
+    try:
+        gguf = resolve_gguf(model_settings)
+        n_ctx = args.n_ctx or default_n_ctx(gguf, model_settings)
+    except ModelError as exc:
+        raise RepolensError(str(exc)) from None
+    port = args.port or LLAMA_CPP_PORT
+    cmd = llama_cpp_server_command(
+        gguf,
+        port=port,
+        n_ctx=n_ctx,
+        threads=args.threads or model_settings.threads,
+        api_key=args.api_key,
+        extra=args.extra,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    if args.print_only:
+        print(shlex.join(cmd))
+        return 0
+    missing = [
+        m
+        for m in ("llama_cpp", "uvicorn", "sse_starlette", "starlette_context")
+        if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        raise RepolensError(
+            f"llama.cpp's server needs {', '.join(missing)}: pip install 'llama-cpp-python[server]'"
+        )
+    _say(
+        f"starting llama.cpp's OpenAI-compatible server for {gguf.name} on {url} "
+        f"(n_ctx {n_ctx}); Ctrl-C stops it"
+    )
+    _say(_pointing_hint(url, n_ctx, args.api_key))
+    _say(f"$ {shlex.join(cmd)}")
+    return _exec(cmd)
+
+
+def _serve_vllm(args: argparse.Namespace, configured_model: str | None) -> int:
+    model = args.model or configured_model or VLLM_DEFAULT_MODEL
+    port = args.port or VLLM_PORT
+    cmd = vllm_serve_command(
+        model,
+        port=port,
+        max_model_len=args.max_model_len,
+        tensor_parallel_size=args.tensor_parallel_size,
+        yarn=not args.no_yarn,
+        rope_key=args.rope_key,
+        api_key=args.api_key,
+        trust_remote_code=args.trust_remote_code,
+        extra=args.extra,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    if args.print_only:
+        print(shlex.join(cmd))
+        return 0
+    if shutil.which("vllm") is None:
+        _say(
+            "vllm is not installed here. It needs a machine with an NVIDIA GPU (CUDA); "
+            "there, run\n  pip install 'repolens[gpu]'\nthen this command:"
+        )
+        print(shlex.join(cmd))
+        _say(
+            "it listens on 127.0.0.1 only: from another machine, forward the port "
+            f"(ssh -L {port}:127.0.0.1:{port} GPU_HOST) and "
+            + _pointing_hint(url, None, args.api_key)
+        )
+        return 1
+    _say(f"starting vLLM for {model} on {url}; Ctrl-C stops it")
+    _say(_pointing_hint(url, None, args.api_key))
+    _say(f"$ {shlex.join(cmd)}")
+    return _exec(cmd)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from ..backends import describe_model
+
+    repo = find_repo_root(args.repo or Path("."))
+    settings = settings_for(repo)
+    status = describe_model(settings.model)
+    if args.json:
+        print_json(status.as_json())
+        return 0 if status.answers else 1
+    ctx = "unknown"
+    if status.context_window:
+        source = f" (from {status.context_window_source})" if status.context_window_source else ""
+        ctx = f"{status.context_window} tokens{source}"
+    rows = [
+        ("backend", status.backend),
+        ("model", status.model or "(not set)"),
+        ("location", status.location or "(not set)"),
+        ("context window", ctx),
+        ("template", status.template),
+    ]
+    tokenizer = status.details.get("tokenizer")
+    if tokenizer:
+        rows.append(("tokenizer", str(tokenizer)))
+    rows.append(("status", status.message))
+    for label, value in rows:
+        print(f"{label:<15} {value}")
+    if not status.answers:
+        _say(status.message)
+    return 0 if status.answers else 1
