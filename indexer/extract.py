@@ -39,8 +39,16 @@ _BODY_TYPES = frozenset(
 )
 # Where a body-looking node is part of the signature (an object type in a parameter).
 _NOT_BODY_PARENTS = frozenset(
-    {"formal_parameters", "type_annotation", "parameter_list", "type_parameters", "type_arguments",
-     "parameters", "required_parameter", "optional_parameter"}
+    {
+        "formal_parameters",
+        "type_annotation",
+        "parameter_list",
+        "type_parameters",
+        "type_arguments",
+        "parameters",
+        "required_parameter",
+        "optional_parameter",
+    }
 )
 # Wrappers whose text belongs to the unit they wrap (decorators, `export`, templates).
 _WRAPPERS = frozenset(
@@ -238,8 +246,10 @@ def _doc(unit: Node, outer: Node, spec: LanguageSpec) -> tuple[str, int]:
     node = outer.prev_named_sibling
     expected_row = outer.start_point.row
     # attributes/annotations between a doc comment and its item (Rust #[derive], ...)
-    while node is not None and node.type in ("attribute_item", "inner_attribute_item") and (
-        node.end_point.row >= expected_row - 1
+    while (
+        node is not None
+        and node.type in ("attribute_item", "inner_attribute_item")
+        and (node.end_point.row >= expected_row - 1)
     ):
         expected_row = node.start_point.row
         node = node.prev_named_sibling

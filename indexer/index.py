@@ -524,7 +524,9 @@ class RepoIndex:
         re-exports and submodules), wildcard imports, names visible without import (Go and Java
         packages), and finally a repository-wide guess by name.
         """
-        res: Resolution = self._memoized(("resolve", path, name), lambda: self._resolve_uncached(path, name))
+        res: Resolution = self._memoized(
+            ("resolve", path, name), lambda: self._resolve_uncached(path, name)
+        )
         return Resolution(list(res.definitions), res.via)
 
     def _resolve_uncached(self, path: str, name: str) -> Resolution:
@@ -571,7 +573,22 @@ class RepoIndex:
         return Resolution([], "none")
 
     def _top_level(self, path: str, name: str) -> list[Definition]:
-        return list(self._memoized(("top", path, name), lambda: self._top_level_raw(path, name)))
+        """Top-level definitions of ``path`` named ``name`` (from a per-file map)."""
+        table: dict[str, list[Definition]] = self._memoized(
+            ("toplevel", path), lambda: self._top_level_map(path)
+        )
+        return list(table.get(name, ()))
+
+    def _top_level_map(self, path: str) -> dict[str, list[Definition]]:
+        entry = self._overlay.get(path)
+        if entry is not None:
+            defs = [d for d in entry.facts.definitions if not d.scope]
+        else:
+            defs = self._defs("files.path = ? AND symbols.scope = ''", (path,))
+        table: dict[str, list[Definition]] = {}
+        for d in defs:
+            table.setdefault(d.name, []).append(d)
+        return table
 
     def _top_level_raw(self, path: str, name: str) -> list[Definition]:
         entry = self._overlay.get(path)

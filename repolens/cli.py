@@ -18,7 +18,7 @@ from .errors import RepolensError
 __all__ = ["build_parser", "main"]
 
 # Modules under repolens.commands, in the order their commands appear in --help.
-COMMAND_MODULES = ["index", "model"]
+COMMAND_MODULES = ["index", "complete", "model"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,730 @@
+"""The completion engine: the prompt a code model sees when the user pauses typing.
+
+``CompletionEngine.context`` is the whole retrieval and prompt-building path (the same the
+editor's completion and ``repolens context`` use); ``complete``/``acomplete`` add the model
+call, post-processing and the cache.
+
+Prompt layout, for prefix caching: stable material first (repo map, the file's imported
+definitions), then look-alike code, then what the cursor specifically needs, then the current
+file. The current file's prefix window starts on a line that only moves every
+``_PREFIX_STEP`` lines, and snippets keep their previous order across keystrokes, so
+consecutive requests share a long prompt prefix that llama.cpp and vLLM reuse.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import logging
+import os
+import posixpath
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..backends.base import CancelToken, GenerationParams, Model, Tokenizer
+from ..errors import UsageError
+from ..indexer import Definition, LanguageSpec, RepoIndex, language_for_path
+from ..indexer.discovery import check_content
+from ..indexer.extract import extract
+from ..settings import CompletionSettings
+from ..types import Snippet
+from .budget import Choice, levels_for, select
+from .cache import CompletionCache
+from .cursor import Cursor, analyze
+from .postprocess import decide_mode, postprocess
+from .render import CONTAINER_KINDS, Rendered, full_fits, render
+from .retrieval import Candidate, gather
+from .similar import file_windows, similar_windows
+from .templates import FimTemplate
+
+__all__ = ["CompletionEngine", "CompletionResult", "ContextResult", "resolve_position"]
+
+log = logging.getLogger(__name__)
+
+_PREFIX_STEP = 16
+_SOURCE_ORDER = {"repo_map": 0, "import": 1, "base": 2, "similar": 3, "definition": 4, "type": 5}
+_COUNT_CACHE = 20_000
+
+
+@dataclass
+class ContextResult:
+    """The JSON contract of ``repolens context`` (one per position)."""
+
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+    template: str
+    prompt: str
+    prefix: str
+    suffix: str
+    snippets: list[Snippet]
+    context_tokens: int
+    timings_ms: dict[str, float]
+    multiline: bool = False
+    trigger: str = ""
+    target: str = ""
+    line_before: str = ""
+    line_after: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "template": self.template,
+            "prompt": self.prompt,
+            "prefix": self.prefix,
+            "suffix": self.suffix,
+            "snippets": [s.as_json() for s in self.snippets],
+            "context_tokens": self.context_tokens,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass
+class CompletionResult:
+    text: str
+    context: ContextResult
+    raw: str = ""
+    cached: bool = False
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out = self.context.as_json()
+        out["completion"] = self.text
+        out["cached"] = self.cached
+        out["timings_ms"] = {
+            **out["timings_ms"],
+            **{k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+        return out
+
+
+def resolve_position(root: Path, file: str) -> str:
+    """A repository-relative path (``/`` separators) for FILE, which may be absolute.
+
+    Raises UsageError for files outside the repository (symlinks included)."""
+    candidate = Path(file)
+    full = candidate if candidate.is_absolute() else root / candidate
+    try:
+        real = full.resolve()
+    except OSError as exc:
+        raise UsageError(f"{file}: {exc.strerror or exc}") from None
+    if not real.is_relative_to(root.resolve()):
+        raise UsageError(f"{file}: outside the repository {root}; only its own files can be used")
+    rel = os.path.relpath(full if not full.is_symlink() else real, root)
+    return rel.replace(os.sep, "/")
+
+
+class _Counter:
+    """Token counts with a bounded cache (the same snippet is counted once per session)."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._cache: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> int:
+        if not text:
+            return 0
+        key = (
+            text
+            if len(text) < 64
+            else hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+        )
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        n = self.tokenizer.count(text)
+        with self._lock:
+            self._cache[key] = n
+            if len(self._cache) > _COUNT_CACHE:
+                self._cache.popitem(last=False)
+        return n
+
+
+class CompletionEngine:
+    """Context retrieval + prompt building + (optionally) the model call, for one repository."""
+
+    def __init__(
+        self,
+        index: RepoIndex,
+        settings: CompletionSettings,
+        tokenizer: Tokenizer,
+        template: FimTemplate,
+        model: Model | None = None,
+        context_window: int | None = None,
+        repo_name: str | None = None,
+    ) -> None:
+        self.index = index
+        self.settings = settings
+        self.template = template
+        self.model = model
+        self.context_window = context_window
+        self.repo_name = repo_name or index.root.name
+        self.count = _Counter(tokenizer)
+        self.cache = CompletionCache()
+        self._order: OrderedDict[str, list[tuple[str, int, int]]] = OrderedDict()
+        self._lines: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
+        self._windows: OrderedDict[tuple[str, int], list[tuple[int, int, frozenset[str]]]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+        self.recent_files: list[str] = []  # most recent last; the language server keeps it
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def _file_text(self, path: str, text: str | None) -> tuple[str, LanguageSpec]:
+        spec = language_for_path(path)
+        if spec is None:
+            raise UsageError(f"{path}: not a language repolens completes (by its extension)")
+        if text is not None:
+            return text, spec
+        indexed = self.index.text(path)
+        full = self.index.root / path
+        if full.is_file():
+            data = full.read_bytes()
+            problem = check_content(data)
+            if problem == "binary file":
+                raise UsageError(f"{path}: binary file")
+            disk = data.decode("utf-8", "replace")
+            return disk, spec
+        if indexed is not None:
+            return indexed, spec
+        raise UsageError(f"{path}: no such file in {self.index.root}")
+
+    def _lines_of(self, path: str) -> list[str]:
+        version = self.index.store.generation
+        key = (path, version)
+        with self._lock:
+            hit = self._lines.get(key)
+            if hit is not None:
+                return hit
+        text = self.index.text(path) or ""
+        lines = text.split("\n")
+        with self._lock:
+            self._lines[key] = lines
+            if len(self._lines) > 256:
+                self._lines.popitem(last=False)
+        return lines
+
+    def _windows_of(self, path: str, stop: frozenset[str]) -> list[tuple[int, int, frozenset[str]]]:
+        key = (path, self.index.store.generation)
+        with self._lock:
+            hit = self._windows.get(key)
+            if hit is not None:
+                return hit
+        windows = file_windows(self._lines_of(path), stop, max_lines=600)
+        with self._lock:
+            self._windows[key] = windows
+            if len(self._windows) > 256:
+                self._windows.popitem(last=False)
+        return windows
+
+    # -- the current file window ---------------------------------------------------------
+
+    def _budgets(self, budget: int | None) -> tuple[int, int, int]:
+        ctx = self.settings.budget_tokens if budget is None else budget
+        prefix = self.settings.prefix_tokens
+        suffix = self.settings.suffix_tokens if self.template.supports_suffix else 0
+        if self.context_window:
+            room = self.context_window - self.settings.max_tokens - 64
+            over = ctx + prefix + suffix - room
+            if over > 0:
+                cut = min(over, ctx)
+                ctx -= cut
+                over -= cut
+                if over > 0:
+                    suffix = max(0, suffix - over)
+                    prefix = max(64, prefix - max(0, over - self.settings.suffix_tokens))
+        return ctx, prefix, suffix
+
+    def _prefix_window(self, cur: Cursor, budget: int) -> tuple[int, str]:
+        """(0-based first line, prefix text): as many lines as fit, starting on a stable line."""
+        total = self.count(cur.line_before)
+        first = cur.line
+        while first > 0:
+            t = self.count(cur.lines[first - 1] + "\n")
+            if total + t > budget:
+                break
+            total += t
+            first -= 1
+        if first > 0:
+            first = min(cur.line, ((first + _PREFIX_STEP - 1) // _PREFIX_STEP) * _PREFIX_STEP)
+        text = "\n".join([*cur.lines[first : cur.line], cur.line_before])
+        return first, text
+
+    def _suffix_window(self, cur: Cursor, budget: int) -> tuple[int, str]:
+        """(0-based last line, suffix text)."""
+        if budget <= 0:
+            return cur.line, ""
+        parts = [cur.line_after]
+        total = self.count(cur.line_after)
+        last = cur.line
+        while last + 1 < len(cur.lines):
+            t = self.count(cur.lines[last + 1] + "\n")
+            if total + t > budget:
+                break
+            total += t
+            last += 1
+            parts.append(cur.lines[last])
+        return last, "\n".join(parts)
+
+    # -- choices ---------------------------------------------------------------------------
+
+    def _choice(
+        self, cand: Candidate, spec_of: Callable[[str], LanguageSpec | None], partial: str = ""
+    ) -> Choice | None:
+        d = cand.definition
+        spec = spec_of(d.path)
+        if spec is None:
+            return None
+        index = self.index
+        lines_memo: list[list[str]] = []
+
+        def lines() -> list[str]:
+            if not lines_memo:
+                lines_memo.append(self._lines_of(d.path))
+            return lines_memo[0]
+
+        members_cache: dict[str, tuple[list[Definition], list[tuple[str, Definition]]]] = {}
+
+        def members() -> tuple[list[Definition], list[tuple[str, Definition]]]:
+            if "m" not in members_cache:
+                if d.kind == "module":
+                    own = [x for x in index.file_definitions(d.path) if not x.scope][:40]
+                    members_cache["m"] = (own, [])
+                else:
+                    allm = index.all_members(d)
+                    own = [
+                        m
+                        for m in allm
+                        if m.scope == d.qualified_name or (m.path == d.path and m.scope == d.name)
+                    ]
+                    own_keys = {(m.path, m.start_line) for m in own}
+                    inherited = [
+                        (m.scope.split(".")[-1], m)
+                        for m in allm
+                        if (m.path, m.start_line) not in own_keys
+                    ]
+                    members_cache["m"] = (own[:40], inherited[:30])
+            return members_cache["m"]
+
+        rendered_cache: dict[str, Rendered] = {}
+
+        def do_render(level: str) -> Rendered:
+            hit = rendered_cache.get(level)
+            if hit is None:
+                hit = rendered_cache[level] = render_level(level)
+            return hit
+
+        def render_level(level: str) -> Rendered:
+            if level.startswith("outline"):
+                own, inherited = members()
+                limit = int(level.split("-", 1)[1]) if "-" in level else None
+                if limit is not None:
+                    own, inherited = _top_members(own, inherited, limit, partial)
+                return render(
+                    d, spec, "outline", file_lines=lines(), members=own, inherited=inherited
+                )
+            file_lines = lines() if level == "full" else ()
+            return render(d, spec, level, file_lines=file_lines, container=cand.container)
+
+        levels = levels_for(d.kind, cand.prefer_outline, full_fits(d), important=cand.score >= 1.0)
+        return Choice(
+            key=cand.key,
+            path=d.path,
+            score=cand.score,
+            source=cand.reason,
+            symbol=d.qualified_name,
+            levels=levels,
+            render=do_render,
+            header_tokens=self.count(self._header_text(d.path)),
+        )
+
+    def _header_text(self, path: str) -> str:
+        if self.template.file_header:
+            return self.template.file_header.format(path=path)
+        return f"# Path: {path} (lines 1-1)\n\n"
+
+    def _neighbours(self, path: str) -> list[str]:
+        """Files related to ``path``: recently used ones, its imports and importers, siblings."""
+        out: list[str] = []
+        seen = {path}
+        for p in reversed(self.recent_files):
+            if p not in seen:
+                out.append(p)
+                seen.add(p)
+        for imp in self.index.imports(path):
+            t = imp.target
+            if t and not t.endswith("/") and t not in seen:
+                out.append(t)
+                seen.add(t)
+        for p in self.index.importers(path)[:8]:
+            if p not in seen:
+                out.append(p)
+                seen.add(p)
+        directory = posixpath.dirname(path)
+        for p in self.index.repo_files().files_in(directory)[:12]:
+            if p not in seen and language_for_path(p) is not None:
+                out.append(p)
+                seen.add(p)
+        return out[:16]
+
+    def _similar_choices(self, cur: Cursor, neighbours: Sequence[str]) -> list[Choice]:
+        query = "\n".join([*cur.lines[max(0, cur.line - 12) : cur.line], cur.line_before])
+        # open/recent files first (their windows are warm), then a few import neighbours
+        recent = [p for p in neighbours if p in self.recent_files][:6]
+        others = [p for p in neighbours if p not in self.recent_files][:3]
+        files = [
+            (p, self._windows_of(p, cur.language.stop_words))
+            for p in recent + others
+            if p != cur.path
+        ]
+        windows = similar_windows(query, files, stop=cur.language.stop_words, top=3)
+        out = []
+        for w in windows:
+            text = "\n".join(self._lines_of(w.path)[w.start_line - 1 : w.end_line])
+            rendered = Rendered(text, "full", w.start_line, w.end_line)
+            out.append(
+                Choice(
+                    key=(w.path, w.start_line, "similar"),
+                    path=w.path,
+                    score=0.3 + w.score,
+                    source="similar",
+                    symbol="",
+                    levels=("full",),
+                    render=_constant(rendered),
+                    header_tokens=self.count(self._header_text(w.path)),
+                )
+            )
+        return out
+
+    def _repo_map_choices(self, neighbours: Sequence[str]) -> list[Choice]:
+        out = []
+        for rank, p in enumerate(neighbours[:8]):
+            spec = language_for_path(p)
+            if spec is None:
+                continue
+            defs = [d for d in self.index.file_definitions(p) if not d.scope][:14]
+            if not defs:
+                continue
+            text = "\n".join(f"{spec.line_comment} {(d.signature or d.name).strip()}" for d in defs)
+            rendered = Rendered(text, "full", defs[0].start_line, defs[-1].end_line)
+            out.append(
+                Choice(
+                    key=(p, 0, "repo_map"),
+                    path=p,
+                    score=0.1 - rank * 0.005,
+                    source="repo_map",
+                    symbol="",
+                    levels=("full",),
+                    render=_constant(rendered),
+                    header_tokens=self.count(self._header_text(p)),
+                )
+            )
+        return out
+
+    def _order_snippets(self, path: str, snippets: list[Snippet]) -> list[Snippet]:
+        """Stable material first; snippets shown last time keep their relative order."""
+
+        def key(s: Snippet) -> tuple[str, int, int]:
+            return (s.path, s.start_line, s.end_line)
+
+        fresh = sorted(
+            snippets, key=lambda s: (_SOURCE_ORDER.get(s.source, 9), s.path, s.start_line)
+        )
+        with self._lock:
+            previous = self._order.get(path, [])
+            position = {k: i for i, k in enumerate(previous)}
+            kept = sorted((s for s in fresh if key(s) in position), key=lambda s: position[key(s)])
+            new = [s for s in fresh if key(s) not in position]
+            ordered = kept + new
+            self._order[path] = [key(s) for s in ordered]
+            self._order.move_to_end(path)
+            while len(self._order) > 64:
+                self._order.popitem(last=False)
+        return ordered
+
+    # -- the public path -------------------------------------------------------------------
+
+    def context(
+        self,
+        path: str,
+        line: int,
+        column: int,
+        *,
+        text: str | None = None,
+        budget: int | None = None,
+    ) -> ContextResult:
+        """Retrieval and the prompt for a cursor at 1-based ``line``/``column`` of ``path``."""
+        # The cyclic GC would pause this latency-critical path for 10+ ms once the index caches
+        # are big; what we allocate here is freed by reference counting, and a deferred
+        # collection runs after the request, between keystrokes.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._context(path, line, column, text=text, budget=budget)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _context(
+        self,
+        path: str,
+        line: int,
+        column: int,
+        *,
+        text: str | None = None,
+        budget: int | None = None,
+    ) -> ContextResult:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        buffer, spec = self._file_text(path, text)
+        lines = buffer.split("\n")
+        if line < 1 or line > len(lines):
+            raise UsageError(
+                f"{path}:{line}:{column}: line {line} is past the end of the file "
+                f"({len(lines)} lines)"
+            )
+        if column < 1 or column > len(lines[line - 1]) + 1:
+            width = len(lines[line - 1])
+            raise UsageError(
+                f"{path}:{line}:{column}: column {column} is past the end of line {line} "
+                f"({width} characters; the last position is {width + 1})"
+            )
+        cur = analyze(path, spec, buffer, line - 1, column - 1)
+        ctx_budget, prefix_budget, suffix_budget = self._budgets(budget)
+        first, prefix = self._prefix_window(cur, prefix_budget)
+        last, suffix = self._suffix_window(cur, suffix_budget)
+        visible = (first + 1, last + 1)
+        t = time.perf_counter()
+        timings["window"] = (t - started) * 1000
+
+        defs = self._current_definitions(path, buffer, spec, line - 1)
+        retrieval = gather(self.index, cur, defs, visible)
+        t2 = time.perf_counter()
+        timings["resolve"] = (t2 - t) * 1000
+
+        spec_cache: dict[str, LanguageSpec | None] = {}
+
+        def spec_of(p: str) -> LanguageSpec | None:
+            if p not in spec_cache:
+                spec_cache[p] = language_for_path(p)
+            return spec_cache[p]
+
+        partial = cur.partial if cur.trigger == "member" else ""
+        choices = [
+            c for c in (self._choice(cand, spec_of, partial) for cand in retrieval.candidates) if c
+        ]
+        choices.sort(key=lambda c: -c.score)
+        t3 = time.perf_counter()
+        timings["collect"] = (t3 - t2) * 1000
+
+        snippets = select(choices, ctx_budget, self.count) if ctx_budget > 0 else []
+        if ctx_budget > 0 and sum(s.tokens for s in snippets) < 0.8 * ctx_budget:
+            # room left: top up with look-alike code and a map of the neighbourhood
+            neighbours = self._neighbours(path)
+            fillers = self._similar_choices(cur, neighbours) + self._repo_map_choices(neighbours)
+            if fillers:
+                choices = sorted(choices + fillers, key=lambda c: -c.score)
+                snippets = select(choices, ctx_budget, self.count)
+        snippets = self._order_snippets(path, snippets)
+        t4 = time.perf_counter()
+        timings["select"] = (t4 - t3) * 1000
+
+        decision = decide_mode(cur.line_before, cur.line_after)
+        prompt = self.template.render(
+            repo_name=self.repo_name,
+            path=path,
+            language=spec.name,
+            comment=spec.line_comment,
+            snippets=snippets,
+            prefix=prefix,
+            suffix=suffix,
+            multiline=decision.multiline,
+        )
+        end = time.perf_counter()
+        timings["render"] = (end - t4) * 1000
+        timings["total"] = (end - started) * 1000
+        return ContextResult(
+            file=path,
+            line=line,
+            column=column,
+            template=self.template.name,
+            prompt=prompt,
+            prefix=prefix,
+            suffix=suffix,
+            snippets=snippets,
+            context_tokens=sum(s.tokens for s in snippets),
+            timings_ms=timings,
+            multiline=decision.multiline,
+            trigger=cur.trigger,
+            target=cur.target,
+            line_before=cur.line_before,
+            line_after=cur.line_after,
+        )
+
+    def _current_definitions(
+        self, path: str, buffer: str, spec: LanguageSpec, cursor_line: int
+    ) -> list[Definition]:
+        """The current file's definitions: from the overlay (an open buffer), from the index
+        when the buffer differs from it only around the cursor (line numbers still hold),
+        else from a fresh parse."""
+        overlay = self.index.overlay_facts(path)
+        if overlay is not None:
+            return overlay.definitions
+        indexed = self.index.text(path)
+        if indexed is not None and (
+            indexed == buffer or _differs_only_near(indexed, buffer, cursor_line)
+        ):
+            return self.index.file_definitions(path)
+        return extract(path, buffer.encode("utf-8", "surrogatepass"), spec).definitions
+
+    # -- with the model --------------------------------------------------------------------
+
+    def _params(self, ctx: ContextResult) -> GenerationParams:
+        stop = list(self.template.stop)
+        if not ctx.multiline:
+            stop.append("\n")
+        elif not self.template.supports_suffix:
+            stop.append("\n\n\n")
+        return GenerationParams(
+            max_tokens=self.settings.max_tokens
+            if ctx.multiline
+            else min(self.settings.max_tokens, 48),
+            temperature=self.settings.temperature,
+            stop=tuple(stop),
+        )
+
+    def _finish(
+        self, ctx: ContextResult, raw: str, started: float, model_ms: float
+    ) -> CompletionResult:
+        text = postprocess(raw, ctx.line_before, ctx.line_after, ctx.suffix, ctx.multiline)
+        full_prefix = ctx.prefix
+        self.cache.put(ctx.file, full_prefix, ctx.suffix, text)
+        return CompletionResult(
+            text=text,
+            context=ctx,
+            raw=raw,
+            timings_ms={
+                "model": model_ms,
+                "completion_total": (time.perf_counter() - started) * 1000,
+            },
+        )
+
+    def complete(
+        self,
+        path: str,
+        line: int,
+        column: int,
+        *,
+        text: str | None = None,
+        budget: int | None = None,
+        cancel: CancelToken | None = None,
+    ) -> CompletionResult:
+        if self.model is None:
+            raise UsageError("no model is configured for completion")
+        started = time.perf_counter()
+        ctx = self.context(path, line, column, text=text, budget=budget)
+        hit = self.cache.get(path, ctx.prefix, ctx.suffix)
+        if hit is not None:
+            return CompletionResult(hit, ctx, cached=True, timings_ms={"model": 0.0})
+        t = time.perf_counter()
+        raw = "".join(self.model.complete(ctx.prompt, self._params(ctx), cancel))
+        return self._finish(ctx, raw, started, (time.perf_counter() - t) * 1000)
+
+    async def acomplete(
+        self,
+        path: str,
+        line: int,
+        column: int,
+        *,
+        text: str | None = None,
+        budget: int | None = None,
+        cancel: CancelToken | None = None,
+    ) -> CompletionResult:
+        """Async completion: cancelling the awaiting task closes the model's stream."""
+        if self.model is None:
+            raise UsageError("no model is configured for completion")
+        started = time.perf_counter()
+        ctx = self.context(path, line, column, text=text, budget=budget)
+        hit = self.cache.get(path, ctx.prefix, ctx.suffix)
+        if hit is not None:
+            return CompletionResult(hit, ctx, cached=True, timings_ms={"model": 0.0})
+        t = time.perf_counter()
+        pieces: list[str] = []
+        stream: AsyncIterator[str] = self.model.acomplete(ctx.prompt, self._params(ctx), cancel)
+        try:
+            async for piece in stream:
+                pieces.append(piece)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return self._finish(ctx, "".join(pieces), started, (time.perf_counter() - t) * 1000)
+
+    def definitions_shown(self, ctx: ContextResult) -> list[str]:
+        return [
+            f"{s.path}:{s.start_line}" for s in ctx.snippets if s.source in ("definition", "type")
+        ]
+
+
+def _constant(rendered: Rendered) -> Callable[[str], Rendered]:
+    """A render function that gives the same text at every level (fillers have one)."""
+
+    def render_any(level: str) -> Rendered:
+        return rendered
+
+    return render_any
+
+
+def _differs_only_near(a: str, b: str, line: int, radius: int = 2) -> bool:
+    """Same number of lines, and every difference within ``radius`` lines of ``line``."""
+    la, lb = a.split("\n"), b.split("\n")
+    if len(la) != len(lb):
+        return False
+    lo, hi = line - radius, line + radius
+    return all(x == y or lo <= i <= hi for i, (x, y) in enumerate(zip(la, lb, strict=True)))
+
+
+def is_container(d: Definition) -> bool:
+    return d.kind in CONTAINER_KINDS
+
+
+def _top_members(
+    own: list[Definition],
+    inherited: list[tuple[str, Definition]],
+    limit: int,
+    partial: str,
+) -> tuple[list[Definition], list[tuple[str, Definition]]]:
+    """The ``limit`` members most worth showing: those matching what is being typed, then
+    public before private, own before inherited, in source order."""
+    ranked: list[tuple[tuple[int, int, int, int], Definition | tuple[str, Definition]]] = []
+    for i, m in enumerate(own):
+        ranked.append(
+            ((0 if partial and m.name.startswith(partial) else 1, m.name.startswith("_"), 0, i), m)
+        )
+    for i, (base, m) in enumerate(inherited):
+        ranked.append(
+            (
+                (0 if partial and m.name.startswith(partial) else 1, m.name.startswith("_"), 1, i),
+                (base, m),
+            )
+        )
+    ranked.sort(key=lambda pair: pair[0])
+    keep = ranked[:limit]
+    keep_own = [
+        x for k, x in sorted(keep, key=lambda p: (p[0][2], p[0][3])) if isinstance(x, Definition)
+    ]
+    keep_inh = [
+        x for k, x in sorted(keep, key=lambda p: (p[0][2], p[0][3])) if isinstance(x, tuple)
+    ]
+    return keep_own, keep_inh

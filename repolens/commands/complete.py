@@ -1,0 +1,110 @@
+"""``repolens context`` (what the model would see) and ``repolens complete`` (what it says)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from .common import find_repo_root, print_json, settings_for
+from .index import update_with_progress
+
+__all__ = ["parse_position", "register"]
+
+
+def parse_position(text: str) -> tuple[str, int, int]:
+    """``FILE:LINE:COL`` (1-based line and column) -> (file, line, column)."""
+    file, sep1, rest = text.rpartition(":")
+    file2, sep2, line = file.rpartition(":")
+    if not sep1 or not sep2 or not file2:
+        raise UsageError(f"{text!r}: positions are FILE:LINE:COL (1-based), e.g. src/app.py:12:5")
+    try:
+        line_no, col_no = int(line), int(rest)
+    except ValueError:
+        raise UsageError(f"{text!r}: LINE and COL must be numbers (FILE:LINE:COL)") from None
+    if line_no < 1 or col_no < 1:
+        raise UsageError(f"{text!r}: LINE and COL start at 1")
+    return file2, line_no, col_no
+
+
+def register(sub: Any) -> None:
+    c = sub.add_parser(
+        "context",
+        help="show the context and prompt a completion at FILE:LINE:COL would use",
+        description="The cross-file context repolens retrieves for completion positions and "
+        "the exact prompt it builds: the same code path the editor's completion uses.",
+    )
+    c.add_argument("positions", nargs="+", metavar="FILE:LINE:COL")
+    c.add_argument("--repo", type=Path, default=None, help="repository root (default: git root)")
+    c.add_argument("--budget", type=int, default=None, help="tokens of cross-file context")
+    c.add_argument("--json", action="store_true", help="one JSON object per position")
+    c.add_argument("--prompt", action="store_true", help="also print the whole prompt")
+    c.set_defaults(func=run_context)
+
+    p = sub.add_parser("complete", help="print the completion the model gives at FILE:LINE:COL")
+    p.add_argument("position", metavar="FILE:LINE:COL")
+    p.add_argument("--repo", type=Path, default=None)
+    p.add_argument("--budget", type=int, default=None)
+    p.add_argument("--max-tokens", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_complete)
+
+
+def _workspace(repo_arg: Path | None, first_file: str, overrides: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    from ..workspace import Workspace
+
+    start = repo_arg
+    if start is None:
+        f = Path(first_file)
+        start = f.parent if f.is_absolute() else Path(".")
+    root = find_repo_root(start)
+    settings = settings_for(root, overrides)
+    return Workspace(root, settings)
+
+
+def _relative(ws: Any, file: str) -> str:
+    from ..completion.engine import resolve_position
+
+    return resolve_position(ws.root, file)
+
+
+def run_context(args: argparse.Namespace) -> int:
+    positions = [parse_position(p) for p in args.positions]
+    ws = _workspace(args.repo, positions[0][0])
+    update_with_progress(ws.index, quiet=args.json)
+    engine = ws.engine
+    for file, line, col in positions:
+        ctx = engine.context(_relative(ws, file), line, col, budget=args.budget)
+        if args.json:
+            print_json(ctx.as_json())
+            continue
+        print(
+            f"{ctx.file}:{ctx.line}:{ctx.column}  template {ctx.template}  "
+            f"{ctx.context_tokens} context tokens in {len(ctx.snippets)} snippets  "
+            f"({ctx.timings_ms['total']:.1f} ms)"
+        )
+        for s in ctx.snippets:
+            print(f"  {s.source:<10} {s.path}:{s.start_line}-{s.end_line}  {s.tokens} tokens")
+        if args.prompt:
+            print("---- prompt ----")
+            print(ctx.prompt)
+            print("---- end ----")
+    return 0
+
+
+def run_complete(args: argparse.Namespace) -> int:
+    file, line, col = parse_position(args.position)
+    overrides = {"completion": {"max_tokens": args.max_tokens}} if args.max_tokens else None
+    ws = _workspace(args.repo, file, overrides)
+    update_with_progress(ws.index, quiet=args.json)
+    result = ws.engine.complete(_relative(ws, file), line, col, budget=args.budget)
+    if args.json:
+        print_json(result.as_json())
+        return 0
+    if not result.text:
+        print("repolens: the model suggested nothing here", file=sys.stderr)
+        return 0
+    sys.stdout.write(result.text + "\n")
+    return 0
