@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -18,7 +19,7 @@ from .errors import RepolensError
 __all__ = ["build_parser", "main"]
 
 # Modules under repolens.commands, in the order their commands appear in --help.
-COMMAND_MODULES = ["index", "complete", "model"]
+COMMAND_MODULES = ["index", "complete", "ask", "commit", "lsp", "serve", "model", "doctor"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logs on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"{__package__}.commands.{name}")
+        qualified = f"{__package__}.commands.{name}"
+        if importlib.util.find_spec(qualified) is None:
+            continue  # a command whose module is not written yet
+        module = importlib.import_module(qualified)
         module.register(sub)
     return parser
 
