@@ -417,7 +417,8 @@ class CompletionEngine:
             if not defs:
                 continue
             text = "\n".join(f"{spec.line_comment} {(d.signature or d.name).strip()}" for d in defs)
-            rendered = Rendered(text, "full", defs[0].start_line, defs[-1].end_line)
+            # "map", not "full": a list of signatures shows no definition whole
+            rendered = Rendered(text, "map", defs[0].start_line, defs[-1].end_line)
             out.append(
                 Choice(
                     key=(p, 0, "repo_map"),
@@ -425,7 +426,7 @@ class CompletionEngine:
                     score=0.1 - rank * 0.005,
                     source="repo_map",
                     symbol="",
-                    levels=("full",),
+                    levels=("map",),
                     render=_constant(rendered),
                     header_tokens=self.count(self._header_text(p)),
                 )

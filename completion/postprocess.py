@@ -28,9 +28,14 @@ class Decision:
 
 def decide_mode(line_before: str, line_after: str) -> Decision:
     """Whether a suggestion may span lines."""
-    if line_after.strip() and line_after.strip() not in (")", "]", "}", "):", ");", "},", "),"):
-        return Decision(False, "mid-line")
+    after = line_after.strip()
     stripped = line_before.rstrip()
+    if after and after not in (")", "]", "}", "):", ");", "},", "),", "})", "};"):
+        return Decision(False, "mid-line")
+    if after:  # only closers follow: fill in arguments on this line, a block inside {}
+        if stripped.endswith("{"):
+            return Decision(True, "inside braces")
+        return Decision(False, "inside brackets")
     if not stripped.strip():
         return Decision(True, "empty line")
     if stripped.endswith(_BLOCK_OPENERS):
@@ -43,32 +48,53 @@ def _indent(line: str) -> int:
     return len(expanded) - len(expanded.lstrip())
 
 
-def _cut_at_block_end(text: str, line_before: str, first_line_indent: int | None) -> str:
-    """Stop a multi-line completion where its block ends."""
+def _cut_at_block_end(text: str, line_before: str) -> str:
+    """Stop a multi-line completion where the block it is writing ends.
+
+    - brackets left open on the cursor's line (``function f() {``): up to the line that
+      closes them, included;
+    - a Python-style block opener (``def f():``): while lines are indented deeper than the
+      opener's line;
+    - on an empty line: while lines stay at the cursor's indentation or deeper, and brackets
+      opened in the completion are not over-closed.
+    """
     lines = text.split("\n")
-    base = _indent(line_before) if line_before.strip() else len(line_before.expandtabs(4))
+    opener = line_before.strip()
+    base = _indent(line_before) if opener else len(line_before.expandtabs(4))
+    open_depth = max(0, _bracket_delta(line_before))
+    depth = open_depth + _bracket_delta(lines[0])
     out = [lines[0]]
-    depth = _bracket_delta(lines[0])
-    body_indent = first_line_indent
+    if open_depth and depth <= 0:
+        return lines[0].rstrip()
+    colon_block = bool(opener) and not open_depth and opener.endswith(":")
+    # on an empty line, the completion's own first statement sets the level it may not leave
+    first_indent = _indent(line_before + lines[0]) if not opener and lines[0].strip() else None
     for line in lines[1:]:
         if not line.strip():
             out.append(line)
             continue
         ind = _indent(line)
-        if body_indent is None:
-            body_indent = ind
-        if ind < base or (
-            body_indent is not None and ind < min(body_indent, base + 1) and depth <= 0
-        ):
-            # dedented past the block we were completing (a closing bracket at the block's
-            # own level is kept: it belongs to the block)
-            if line.strip()[:1] in _CLOSERS and ind >= base - 4 and depth > 0:
-                out.append(line)
+        delta = _bracket_delta(line)
+        if open_depth:
+            if ind < base and line.strip()[:1] not in _CLOSERS:
+                break
+            depth += delta
+            out.append(line)
+            if depth <= 0:
+                break
+            continue
+        if colon_block and ind <= base:
             break
-        depth += _bracket_delta(line)
+        if not colon_block and ind < base:
+            break
+        if first_indent is None and not colon_block and not opener:
+            first_indent = ind
+        if first_indent is not None and ind < first_indent:
+            break
+        if depth + delta < 0:
+            break  # closes a bracket the completion did not open: the suffix's
+        depth += delta
         out.append(line)
-        if depth < 0:
-            break
     while out and not out[-1].strip():
         out.pop()
     return "\n".join(out)
@@ -106,16 +132,14 @@ def _drop_repeated_suffix(text: str, suffix: str) -> str:
 
 
 def _dedupe_closers(text: str, line_after: str) -> str:
-    """Drop closing brackets/quotes at the end of a one-line completion that the rest of the
-    line already has (the editor keeps them)."""
+    """Drop the closing brackets/quotes at the end of a one-line completion that the rest of
+    the line already has (the editor keeps them)."""
     rest = line_after.strip()
-    if not rest:
-        return text
     t = text.rstrip()
-    while t and rest and t[-1] == rest[0] and t[-1] in ")]}\"';:,":
-        # only when the completion would otherwise leave them unbalanced
-        t = t[:-1]
-        rest = rest[1:]
+    for k in range(len(rest), 0, -1):
+        tail = rest[:k]
+        if all(ch in ")]}\"';:," for ch in tail) and t.endswith(tail):
+            return t[: -len(tail)]
     return t
 
 
@@ -137,6 +161,6 @@ def postprocess(raw: str, line_before: str, line_after: str, suffix: str, multil
             text = rest if rest.strip() else ""
         text = _dedupe_closers(text.rstrip(), line_after)
         return text.rstrip()
-    text = _cut_at_block_end(text, line_before, None)
+    text = _cut_at_block_end(text, line_before)
     text = _drop_repeated_suffix(text, suffix)
     return text.rstrip()
