@@ -12,14 +12,8 @@ from tests.cli.test_index_cli import run
 
 
 def _write_demo(repo: Path) -> str:
-    (repo / "register.py").write_text(
-        "from app import User, UserRepository\n\n\n"
-        "def register(email: str) -> User:\n"
-        "    repo = UserRepository()\n"
-        '    user = User(email.split("@")[0], email)\n'
-        "    repo.\n",
-        encoding="utf-8",
-    )
+    """register.py ends with `    repo.`: the position the README's first command completes."""
+    assert (repo / "register.py").read_text().endswith("    repo.\n")
     return "register.py:7:10"
 
 

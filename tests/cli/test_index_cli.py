@@ -30,7 +30,7 @@ def test_index_json_contract(fixture_repo) -> None:  # type: ignore[no-untyped-d
     repo = fixture_repo("python_app")
     out = json.loads(run("index", str(repo), "--json").stdout)
     assert set(out) == {"files", "skipped", "symbols", "chunks", "files_changed", "seconds"}
-    assert out["files"] == 10 and out["files_changed"] == 10 and out["skipped"] == 0
+    assert out["files"] == 11 and out["files_changed"] == 11 and out["skipped"] == 0
     assert out["symbols"] > 15 and out["chunks"] > 10
     assert isinstance(out["seconds"], float) and out["seconds"] > 0
     again = json.loads(run("index", str(repo), "--json").stdout)
@@ -43,14 +43,14 @@ def test_index_summary_line_when_not_a_terminal(fixture_repo) -> None:  # type: 
     proc = run("index", "--show-skipped", cwd=repo)
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"indexed {repo}: 10 files, 1 skipped (1 binary file;")
+    assert lines[0].startswith(f"indexed {repo}: 11 files, 1 skipped (1 binary file;")
     assert "skipped blob.py: binary file" in proc.stderr
 
 
 def test_index_of_a_subdirectory_indexes_the_work_tree(fixture_repo) -> None:  # type: ignore[no-untyped-def]
     repo = fixture_repo("python_app")
     out = json.loads(run("index", str(repo / "app" / "models"), "--json").stdout)
-    assert out["files"] == 10
+    assert out["files"] == 11
 
 
 def test_index_missing_path_is_a_clear_error(tmp_path: Path) -> None:
