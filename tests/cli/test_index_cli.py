@@ -76,3 +76,40 @@ def test_bad_setting_names_the_key_and_file(fixture_repo) -> None:  # type: igno
     assert proc.returncode == 1
     assert "index.max_file_bytes" in proc.stderr and ".repolens.toml" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_doctor_reports_checks_and_fixes(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    repo = fixture_repo("python_app")
+    proc = run("doctor", "--repo", str(repo), "--no-model", "--json", check=False)
+    report = json.loads(proc.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["grammars"]["ok"] and "python" in checks["grammars"]["detail"]
+    assert checks["sqlite"]["ok"] and checks["git"]["ok"]
+    assert not checks["index"]["ok"] and checks["index"]["fix"] == f"repolens index {repo}"
+    assert proc.returncode == 0  # a missing index is a note, not a failure
+    run("index", str(repo))
+    report = json.loads(run("doctor", "--repo", str(repo), "--no-model", "--json").stdout)
+    assert {c["name"]: c["ok"] for c in report["checks"]}["index"] is True
+
+
+def test_doctor_fails_when_the_model_server_is_down(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    repo = fixture_repo("python_app")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again below: nothing listens there
+    env = {
+        **os.environ,
+        "REPOLENS_MODEL_BACKEND": "openai",
+        "REPOLENS_MODEL_URL": f"http://127.0.0.1:{port}/v1",
+    }
+    proc = subprocess.run(
+        ["repolens", "doctor", "--repo", str(repo)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "[FAIL] model" in proc.stdout and "fix:" in proc.stdout

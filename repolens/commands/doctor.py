@@ -1,0 +1,165 @@
+"""``repolens doctor``: check everything repolens needs, and say how to fix what is missing."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .common import find_repo_root, print_json, settings_for
+
+__all__ = ["register"]
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "detail": self.detail,
+            "fix": self.fix,
+            "required": self.required,
+        }
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "doctor",
+        help="check the installation, the index and the model, with fixes",
+        description="Check Python, the tree-sitter grammars, SQLite, the cache directory, git, "
+        "the repository's index and the configured model; print how to fix each problem.",
+    )
+    p.add_argument("--repo", type=Path, default=None)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-model", action="store_true", help="skip loading/calling the model")
+    p.set_defaults(func=run)
+
+
+def _check(name: str, fn: Callable[[], tuple[bool, str, str]], required: bool = True) -> Check:
+    try:
+        ok, detail, fix = fn()
+    except Exception as exc:  # a doctor must report, not crash
+        ok, detail, fix = False, f"{type(exc).__name__}: {exc}", "see the error above"
+    return Check(name, ok, detail, fix, required)
+
+
+def _python() -> tuple[bool, str, str]:
+    v = sys.version_info
+    ok = v >= (3, 11)
+    return (
+        ok,
+        f"Python {v.major}.{v.minor}.{v.micro} at {sys.executable}",
+        ("" if ok else "install Python 3.11 or newer"),
+    )
+
+
+def _grammars() -> tuple[bool, str, str]:
+    from ..indexer.languages import all_languages, combined_query, parser_for
+
+    loaded, broken = [], []
+    for spec in all_languages():
+        try:
+            parser_for(spec.name).parse(b"x")
+            combined_query(spec.name)
+            loaded.append(spec.name)
+        except Exception as exc:
+            broken.append(f"{spec.name} ({exc})")
+    if broken:
+        return False, "broken: " + ", ".join(broken), "pip install -e . (grammar wheels)"
+    return True, f"{len(loaded)} grammars: {', '.join(loaded)}", ""
+
+
+def _sqlite() -> tuple[bool, str, str]:
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(a, detail=column)")
+    except sqlite3.OperationalError as exc:
+        return (
+            False,
+            f"SQLite {sqlite3.sqlite_version} lacks FTS5 ({exc})",
+            ("use a Python built with a SQLite that has FTS5"),
+        )
+    finally:
+        conn.close()
+    return True, f"SQLite {sqlite3.sqlite_version} with FTS5", ""
+
+
+def _cache_dir() -> tuple[bool, str, str]:
+    from ..indexer import default_cache_dir
+
+    path = default_cache_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path):
+        pass
+    return True, f"{path} is writable", ""
+
+
+def _git() -> tuple[bool, str, str]:
+    exe = shutil.which("git")
+    if exe is None:
+        return False, "git not found", "install git (file lists and commit messages use it)"
+    return True, exe, ""
+
+
+def run(args: argparse.Namespace) -> int:
+    root = find_repo_root(args.repo or Path("."))
+    checks = [
+        _check("python", _python),
+        _check("grammars", _grammars),
+        _check("sqlite", _sqlite),
+        _check("cache directory", _cache_dir),
+        _check("git", _git),
+    ]
+    settings = settings_for(root)
+
+    def index_check() -> tuple[bool, str, str]:
+        from .common import open_index
+
+        index = open_index(root, settings)
+        stats = index.stats()
+        if stats["files"] == 0:
+            return False, f"no index yet for {root}", f"repolens index {root}"
+        return (
+            True,
+            (
+                f"{stats['files']} files, {stats['symbols']} symbols, {stats['skipped']} skipped "
+                f"({index.store.path})"
+            ),
+            "",
+        )
+
+    checks.append(_check("index", index_check, required=False))
+    if not args.no_model:
+
+        def model_check() -> tuple[bool, str, str]:
+            from ..backends import describe_model
+
+            status = describe_model(settings.model, check=True)
+            detail = f"{status.backend}: {status.model} at {status.location} — {status.message}"
+            return status.answers, detail, "" if status.answers else "see `repolens model status`"
+
+        checks.append(_check("model", model_check))
+
+    if args.json:
+        print_json({"root": str(root), "checks": [c.as_json() for c in checks]})
+    else:
+        for c in checks:
+            mark = "ok  " if c.ok else ("FAIL" if c.required else "note")
+            print(f"[{mark}] {c.name:<16} {c.detail}")
+            if not c.ok and c.fix:
+                print(f"       fix: {c.fix}")
+    failed = [c for c in checks if c.required and not c.ok]
+    return 1 if failed else 0
