@@ -70,20 +70,17 @@ def select(
     """
     remaining = budget
     entries: list[_Entry] = []
+    spans: list[tuple[str, int, int, str]] = []
     for choice in choices:
         level = choice.levels[-1]
         rendered = choice.render(level)
         tokens = count(rendered.text) + choice.header_tokens
         if tokens > remaining:
             continue
-        if _covered(
-            rendered,
-            choice.path,
-            level,
-            [(e.choice.path, e.rendered.start_line, e.rendered.end_line, e.level) for e in entries],
-        ):
+        if _covered(rendered, choice.path, level, spans):
             continue
         entries.append(_Entry(choice, level, rendered, tokens))
+        spans.append((choice.path, rendered.start_line, rendered.end_line, level))
         remaining -= tokens
     for _ in range(2):
         for entry in entries:
@@ -101,14 +98,15 @@ def select(
                 entry.level, entry.rendered, entry.tokens = level, rendered, tokens
                 remaining -= extra
         # drop what a whole rendering of something else already shows; retry upgrades
+        fulls = [
+            (e.choice.path, e.rendered.start_line, e.rendered.end_line, e.level, id(e))
+            for e in entries
+            if e.level == "full"
+        ]
         kept: list[_Entry] = []
         for entry in entries:
-            others = [
-                (e.choice.path, e.rendered.start_line, e.rendered.end_line, e.level)
-                for e in entries
-                if e is not entry and e.level == "full"
-            ]
-            if _covered(entry.rendered, entry.choice.path, "", others):
+            others = [f[:4] for f in fulls if f[4] != id(entry) and f[0] == entry.choice.path]
+            if others and _covered(entry.rendered, entry.choice.path, "", others):
                 remaining += entry.tokens
                 continue
             kept.append(entry)
@@ -116,13 +114,23 @@ def select(
             break
         entries = kept
     chosen: list[Snippet] = []
+    seen_texts: set[str] = set()
+    long_texts: list[tuple[str, str]] = []  # (path, text) of the longer snippets
     for entry in entries:
         text = entry.rendered.text
-        if any(
-            s.path != entry.choice.path and fuzz.ratio(s.text, text) >= _DUPLICATE_RATIO
-            for s in chosen
-        ):
+        if text in seen_texts:
             continue
+        if len(text) >= 200:
+            # near-duplicates (copied code in two files): only long texts are worth comparing
+            if any(
+                p != entry.choice.path
+                and 0.8 < len(t) / len(text) < 1.25
+                and fuzz.ratio(t, text) >= _DUPLICATE_RATIO
+                for p, t in long_texts
+            ):
+                continue
+            long_texts.append((entry.choice.path, text))
+        seen_texts.add(text)
         chosen.append(
             Snippet(
                 path=entry.choice.path,

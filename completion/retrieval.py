@@ -323,9 +323,9 @@ def _module_member_uses(
 def _container_of(index: RepoIndex, d: Definition) -> Definition | None:
     if not d.scope:
         return None
-    name = d.scope.split(".")[-1]
-    for c in index.file_definitions(d.path) if d.path else []:
-        if c.qualified_name == d.scope and c.kind in CONTAINER_KINDS:
+    parent_scope, _, name = d.scope.rpartition(".")
+    for c in index.definitions(name, scope=parent_scope):
+        if c.path == d.path and c.kind in CONTAINER_KINDS:
             return c
     # Go methods / Rust impls: the type lives in another file of the package
     for c in index.definitions(name):

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 from .build import IndexSummary, ProgressCallback, facts_for_text, index_repository
 from .discovery import DiscoveryOptions, file_kind
-from .model import Definition, FileFacts, Import
+from .model import Definition, FileFacts, Import, Reference
 from .resolvers import RepoFiles, resolver_for
 from .store import Store, db_path_for, is_corruption
 from .terms import fts_query
@@ -272,6 +272,17 @@ class RepoIndex:
         self, name: str, *, scope: str | None = None, kinds: Iterable[str] | None = None
     ) -> list[Definition]:
         """Definitions named exactly ``name`` (optionally in ``scope``, of ``kinds``)."""
+        kind_key = tuple(sorted(kinds)) if kinds is not None else None
+        return list(
+            self._memoized(
+                ("definitions", name, scope, kind_key),
+                lambda: self._definitions_uncached(name, scope=scope, kinds=kind_key),
+            )
+        )
+
+    def _definitions_uncached(
+        self, name: str, *, scope: str | None = None, kinds: Iterable[str] | None = None
+    ) -> list[Definition]:
         where, params = "symbols.name = ?", [name]
         if scope is not None:
             where += " AND symbols.scope = ?"
@@ -301,6 +312,10 @@ class RepoIndex:
             extra = {d.name for e in self._overlay.values() for d in e.facts.definitions}
             names = sorted(set(names) | extra)
         return names
+
+    def symbol_names(self) -> list[str]:
+        """Every distinct definition name (cached until the index changes)."""
+        return list(self._symbol_names())
 
     def fuzzy_definitions(
         self, query: str, limit: int = 20, kinds: Iterable[str] | None = None
@@ -410,6 +425,18 @@ class RepoIndex:
                 break
         return out
 
+    def file_references(self, path: str) -> list[Reference]:
+        """The names a file uses, each with its kind and the lines it is used on."""
+        entry = self._overlay.get(path)
+        if entry is not None:
+            return list(entry.facts.references)
+        rows = self._rows(
+            "SELECT refs.name, refs.kind, refs.lines FROM refs"
+            " JOIN files ON files.id = refs.file_id WHERE files.path = ?",
+            (path,),
+        )
+        return [Reference(n, k, [int(x) for x in lines.split(",") if x]) for n, k, lines in rows]
+
     def references(self, name: str) -> list[tuple[str, str, list[int]]]:
         """Files that use ``name``: (path, kind, lines)."""
         rows = self._rows(
@@ -490,6 +517,35 @@ class RepoIndex:
             (match, limit),
         )
         return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], -float(r[7])) for r in rows]
+
+    def term_chunk_ids(self, term: str, column: str = "terms") -> list[int]:
+        """Ids of the chunks whose FTS ``column`` (terms or path) holds ``term`` exactly.
+
+        One doclist read, no ranking: callers that score many terms at once (Q&A retrieval)
+        do it faster than FTS5's per-row ``bm25()``.
+        """
+        if column not in ("terms", "path") or not term or '"' in term:
+            return []
+        rows = self._rows(
+            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (f'{column} : "{term}"',)
+        )
+        return [r[0] for r in rows]
+
+    def all_chunks(self) -> list[ChunkHit]:
+        """Every chunk of the database (score 0), by id; overlays are not included."""
+        rows = self._rows(
+            "SELECT chunks.id, files.path, start_line, end_line, kind, symbol, chars FROM chunks"
+            " JOIN files ON files.id = chunks.file_id ORDER BY chunks.id"
+        )
+        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], 0.0) for r in rows]
+
+    def file_hashes(self) -> dict[str, str]:
+        """Content hash of every indexed file, by path."""
+        return {r[0]: r[1] for r in self._rows("SELECT path, hash FROM files")}
+
+    def version(self) -> tuple[int, int, int]:
+        """Changes whenever the database (any process's write) or an overlay changes."""
+        return (*self._data_version(), self._overlay_version)
 
     def chunks_of(self, path: str) -> list[ChunkHit]:
         entry = self._overlay.get(path)
