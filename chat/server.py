@@ -1,0 +1,474 @@
+"""``repolens serve``: completion, context, Q&A and commit messages over HTTP and WebSocket.
+
+Secure by default:
+
+- binds 127.0.0.1; binding anywhere else requires a bearer token (generated once and kept
+  in the user config dir with 0600 permissions, or given with --token);
+- on loopback the Host header must name loopback (a DNS-rebinding page cannot reach it) and a
+  WebSocket's Origin must be this server (no cross-site WebSocket hijacking);
+- no CORS headers (browsers keep other sites from reading answers);
+- request bodies are size-limited; only files inside the repository can be named.
+
+Streaming: ``POST /v1/ask`` answers as NDJSON lines ({"type": "context"|"token"|"done"|"error"});
+``/v1/chat`` is a WebSocket where a {"type": "cancel"} message stops the generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import __version__
+from ..backends.base import CancelToken, ModelError
+from ..errors import RepolensError
+from ..settings import user_config_dir
+from ..workspace import Workspace
+
+__all__ = ["ServerConfig", "create_app", "load_or_create_token"]
+
+log = logging.getLogger(__name__)
+
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+_CITATION = re.compile(r"(?<![\w/.-])([\w./-]+\.\w+):(\d+)(?:-(\d+))?")
+
+
+def is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def load_or_create_token(path: Path | None = None) -> str:
+    """The server's bearer token: created once (0600) in the user config dir."""
+    path = path or user_config_dir() / "server-token"
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token
+
+
+class ServerConfig(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str | None = None  # required (and checked) when set
+    max_request_bytes: int = 2_000_000
+
+
+# -- request bodies --------------------------------------------------------------------------
+
+
+class PositionRequest(BaseModel):
+    file: str = Field(
+        ..., description="path relative to the repository root (or absolute inside it)"
+    )
+    line: int = Field(..., ge=1, description="1-based line")
+    column: int = Field(..., ge=1, description="1-based column (characters)")
+    text: str | None = Field(None, description="the buffer's current text, if unsaved")
+    budget: int | None = Field(None, ge=0, le=1_000_000)
+
+
+class CompleteRequest(PositionRequest):
+    max_tokens: int | None = Field(None, ge=1, le=2048)
+
+
+class AskRequest(BaseModel):
+    question: str = Field("", max_length=20_000, description="empty: an overview of the project")
+    budget: int | None = Field(None, ge=256, le=2_000_000)
+
+
+class CommitRequest(BaseModel):
+    staged: bool = True
+    range: str | None = Field(None, max_length=200, pattern=r"^[\w./~^@{}-]+\.\.[\w./~^@{}-]+$")
+
+
+# -- middleware -------------------------------------------------------------------------------
+
+
+class _Guard:
+    """Host check (DNS rebinding), bearer token, and a body size limit, as raw ASGI."""
+
+    def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
+        self.app = app
+        self.config = config
+        self.loopback = is_loopback(config.host)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        problem = self._check(scope, headers)
+        if problem is not None:
+            status, detail = problem
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 4401 if status == 401 else 4403})
+                return
+            response = JSONResponse({"detail": detail}, status_code=status)
+            await response(scope, receive, send)
+            return
+        if scope["type"] == "http":
+            length = headers.get("content-length")
+            if (
+                length is not None
+                and length.isdigit()
+                and int(length) > self.config.max_request_bytes
+            ):
+                response = JSONResponse(
+                    {"detail": f"request body over {self.config.max_request_bytes} bytes"},
+                    status_code=413,
+                )
+                await response(scope, receive, send)
+                return
+            receive = self._limited(receive)
+        await self.app(scope, receive, send)
+
+    def _check(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
+        host = headers.get("host", "").rsplit(":", 1)[0] if headers.get("host") else ""
+        if self.loopback and host and not is_loopback(host):
+            return 403, f"host {host!r} is not this loopback server"
+        if scope["type"] == "websocket":
+            origin = headers.get("origin")
+            if origin is not None:
+                origin_host = re.sub(r"^\w+://", "", origin).split("/")[0]
+                if origin_host != headers.get("host", ""):
+                    return 403, "cross-origin WebSocket refused"
+        token = self.config.token
+        if token:
+            path = scope.get("path", "")
+            if path in ("/v1/health",):
+                return None
+            given = headers.get("authorization", "")
+            query = scope.get("query_string", b"").decode("latin-1")
+            query_token = next(
+                (p.split("=", 1)[1] for p in query.split("&") if p.startswith("token=")), ""
+            )
+            ok = secrets.compare_digest(given, f"Bearer {token}") or (
+                # the browser page and WebSockets pass it in the URL
+                path in ("/", "/v1/chat") and secrets.compare_digest(query_token, token)
+            )
+            if not ok:
+                return 401, "missing or wrong bearer token"
+        return None
+
+    def _limited(self, receive: Receive) -> Receive:
+        limit = self.config.max_request_bytes
+        seen = 0
+
+        async def wrapped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(413, f"request body over {limit} bytes")
+            return message
+
+        return wrapped
+
+
+# -- the app ----------------------------------------------------------------------------------
+
+
+class _Indexing:
+    """Background indexing state for /v1/status."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total = 0
+        self.running = False
+        self.error: str | None = None
+        self.finished_at: float | None = None
+
+
+def _citations(text: str) -> list[dict[str, Any]]:
+    out = []
+    for m in _CITATION.finditer(text):
+        out.append(
+            {
+                "path": m.group(1),
+                "line": int(m.group(2)),
+                "end_line": int(m.group(3)) if m.group(3) else int(m.group(2)),
+            }
+        )
+    return out
+
+
+def create_app(workspace: Workspace, config: ServerConfig | None = None) -> FastAPI:
+    """The FastAPI app serving ``workspace`` (wrapped in the security guard)."""
+    config = config or ServerConfig()
+    indexing = _Indexing()
+
+    def run_index() -> None:
+        indexing.running = True
+        try:
+
+            def progress(done: int, total: int, path: str) -> None:
+                indexing.done, indexing.total = done, total
+
+            workspace.index.update(progress=progress)
+        except Exception as exc:  # reported in /v1/status
+            log.exception("indexing failed")
+            indexing.error = str(exc)
+        finally:
+            indexing.running = False
+            indexing.finished_at = time.time()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=run_index, name="repolens-index", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="repolens",
+        version=__version__,
+        description="Repository-aware completion, context, Q&A and commit messages from a "
+        "model on your machine.",
+    )
+
+    async def in_thread(fn: Callable[[], Any]) -> Any:
+        return await asyncio.to_thread(fn)
+
+    def _fail(exc: Exception) -> HTTPException:
+        if isinstance(exc, ModelError):
+            return HTTPException(503, str(exc))
+        return HTTPException(400, str(exc))
+
+    @app.get("/v1/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/v1/status")
+    async def status() -> dict[str, Any]:
+        data = await in_thread(workspace.status)
+        data["indexing"] = {
+            "running": indexing.running,
+            "done": indexing.done,
+            "total": indexing.total,
+            "error": indexing.error,
+        }
+        return data
+
+    @app.post("/v1/context")
+    async def context(req: PositionRequest) -> dict[str, Any]:
+        from ..completion.engine import resolve_position
+
+        def work() -> dict[str, Any]:
+            path = resolve_position(workspace.root, req.file)
+            return workspace.engine.context(
+                path, req.line, req.column, text=req.text, budget=req.budget
+            ).as_json()
+
+        try:
+            result: dict[str, Any] = await in_thread(work)
+            return result
+        except (RepolensError, ModelError) as exc:
+            raise _fail(exc) from None
+
+    @app.post("/v1/complete")
+    async def complete(req: CompleteRequest, request: Request) -> dict[str, Any]:
+        from ..completion.engine import resolve_position
+
+        cancel = CancelToken()
+        try:
+            path = resolve_position(workspace.root, req.file)
+            engine = await in_thread(lambda: workspace.engine)
+            task = asyncio.ensure_future(
+                engine.acomplete(
+                    path, req.line, req.column, text=req.text, budget=req.budget, cancel=cancel
+                )
+            )
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.25)
+                if not task.done() and await request.is_disconnected():
+                    cancel.cancel()
+                    task.cancel()
+                    raise HTTPException(499, "client closed the request")
+            result = task.result()
+        except (RepolensError, ModelError) as exc:
+            raise _fail(exc) from None
+        out = result.as_json()
+        return out
+
+    @app.post("/v1/ask")
+    async def ask(req: AskRequest) -> StreamingResponse:
+        return StreamingResponse(
+            _ask_stream(workspace, req.question, req.budget, CancelToken()),
+            media_type="application/x-ndjson",
+        )
+
+    @app.post("/v1/commit-message")
+    async def commit_message(req: CommitRequest) -> dict[str, Any]:
+        from .commit import commit_message as make
+
+        def work() -> dict[str, Any]:
+            msg = make(
+                workspace.root,
+                staged=req.staged if req.range is None else False,
+                rev_range=req.range,
+                settings=workspace.settings,
+                model=workspace.model,
+            )
+            data: dict[str, Any] = msg.as_json()
+            return data
+
+        try:
+            result: dict[str, Any] = await in_thread(work)
+            return result
+        except (RepolensError, ModelError) as exc:
+            raise _fail(exc) from None
+
+    @app.get("/v1/file")
+    async def read_file(path: str, line: int | None = None) -> dict[str, Any]:
+        """A repository file's indexed text, for the chat page's citation links."""
+        from ..completion.engine import resolve_position
+
+        try:
+            rel = resolve_position(workspace.root, path)
+        except RepolensError as exc:
+            raise HTTPException(403, str(exc)) from None
+        text = await in_thread(lambda: workspace.index.text(rel))
+        if text is None:
+            raise HTTPException(404, f"{rel} is not an indexed file of this repository")
+        return {"path": rel, "line": line, "text": text}
+
+    @app.websocket("/v1/chat")
+    async def chat(ws: WebSocket) -> None:
+        await ws.accept()
+        current: tuple[asyncio.Task[None], CancelToken] | None = None
+        try:
+            while True:
+                try:
+                    message = json.loads(await ws.receive_text())
+                    kind = message.get("type")
+                except (json.JSONDecodeError, AttributeError):
+                    await ws.send_json({"type": "error", "message": "send JSON objects"})
+                    continue
+                if kind == "cancel":
+                    if current is not None:
+                        current[1].cancel()
+                        current[0].cancel()
+                        current = None
+                        await ws.send_json({"type": "cancelled", "id": message.get("id")})
+                    continue
+                if kind != "ask":
+                    await ws.send_json({"type": "error", "message": f"unknown type {kind!r}"})
+                    continue
+                if current is not None and not current[0].done():
+                    current[1].cancel()
+                    current[0].cancel()
+                token = CancelToken()
+                request_id = message.get("id")
+                question = str(message.get("question", ""))[:20_000]
+                budget = message.get("budget")
+
+                async def relay(
+                    rid: Any = request_id,
+                    q: str = question,
+                    b: Any = budget,
+                    t: CancelToken = token,
+                ) -> None:
+                    async for line in _ask_stream(
+                        workspace, q, b if isinstance(b, int) else None, t
+                    ):
+                        event = json.loads(line)
+                        event["id"] = rid
+                        await ws.send_json(event)
+
+                current = (asyncio.ensure_future(relay()), token)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if current is not None:
+                current[1].cancel()
+                current[0].cancel()
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page() -> str:
+        return resources.files(__package__).joinpath("static/index.html").read_text("utf-8")
+
+    guarded: Any = _Guard(app, config)
+    guarded.fastapi = app  # tests and the CLI reach the app through the guard
+    return guarded
+
+
+async def _ask_stream(
+    workspace: Workspace, question: str, budget: int | None, cancel: CancelToken
+) -> AsyncIterator[str]:
+    """NDJSON events: the context (snippets), the answer's tokens, then done (with citations)."""
+    try:
+        from .qa import QAEngine
+    except ImportError:  # pragma: no cover - the Q&A module ships with repolens
+        yield json.dumps({"type": "error", "message": "repository Q&A is not available"}) + "\n"
+        return
+    try:
+        engine = await asyncio.to_thread(QAEngine, workspace)
+        if question.strip():
+            ctx = await asyncio.to_thread(engine.retrieve, question, budget)
+            yield json.dumps({"type": "context", **ctx.as_json()}) + "\n"
+            stream = engine.aanswer(question, budget, cancel)
+        else:
+            stream = _overview_stream(engine)
+        parts: list[str] = []
+        async for piece in stream:
+            if cancel.cancelled:
+                break
+            parts.append(piece)
+            yield json.dumps({"type": "token", "text": piece}) + "\n"
+        answer = "".join(parts)
+        yield (
+            json.dumps(
+                {
+                    "type": "done",
+                    "answer": answer,
+                    "citations": _citations(answer),
+                    "cancelled": cancel.cancelled,
+                }
+            )
+            + "\n"
+        )
+    except asyncio.CancelledError:
+        cancel.cancel()
+        raise
+    except (RepolensError, ModelError) as exc:
+        yield json.dumps({"type": "error", "message": str(exc)}) + "\n"
+    finally:
+        cancel.cancel()  # whatever happened, the model stops
+
+
+async def _overview_stream(engine: Any) -> AsyncIterator[str]:
+    result = await asyncio.to_thread(engine.overview)
+    if isinstance(result, str):
+        yield result
+        return
+    for piece in result:
+        yield piece
