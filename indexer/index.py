@@ -107,7 +107,7 @@ class RepoIndex:
         self._overlay: dict[str, _Overlay] = {}
         self._overlay_lock = threading.Lock()
         self._names_cache: tuple[int, int, list[str]] | None = None
-        self._files_cache: tuple[int, int, RepoFiles] | None = None
+        self._files_cache: tuple[int, int, frozenset[str], RepoFiles] | None = None
         self._overlay_version = 0
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._memo_version: tuple[int, int, int] = (-1, -1, -1)
@@ -222,12 +222,12 @@ class RepoIndex:
 
     def repo_files(self) -> RepoFiles:
         version = self._data_version()
+        overlaid = frozenset(self._overlay)  # the file list depends on overlay paths only
         cached = self._files_cache
-        if cached is not None and cached[:2] == version and not self._overlay:
-            return cached[2]
+        if cached is not None and cached[:3] == (*version, overlaid):
+            return cached[3]
         files = RepoFiles(self.files(), self.root)
-        if not self._overlay:
-            self._files_cache = (version[0], version[1], files)
+        self._files_cache = (version[0], version[1], overlaid, files)
         return files
 
     def file_info(self, path: str) -> FileInfo | None:
@@ -338,6 +338,10 @@ class RepoIndex:
                 out.append((d, float(score)))
         out.sort(key=lambda pair: (-pair[1], pair[0].scope != "", pair[0].path, pair[0].start_line))
         return out[:limit]
+
+    def documented_definitions(self) -> list[Definition]:
+        """Every definition that has documentation (a docstring or doc comment)."""
+        return self._defs("symbols.doc != ''", ()) + self._overlay_defs(lambda d: bool(d.doc))
 
     def file_definitions(self, path: str) -> list[Definition]:
         """The outline of a file: every definition in order, with its enclosing scope."""

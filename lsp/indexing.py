@@ -1,0 +1,111 @@
+"""Background indexing of workspace folders, with ``$/progress``.
+
+After ``initialized`` every folder's index is opened and brought up to date in the index
+thread (one writer at a time) while the event loop keeps answering: completion reads whatever
+the index holds so far (batches are committed as they are parsed), so it works on a partial
+index. Saves and watched-file events re-index only their files (:func:`update_paths`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from .progress import WorkDone
+
+if TYPE_CHECKING:
+    from .server import Folder, RepolensServer
+
+__all__ = ["index_folder", "start_indexing", "update_paths", "warm_model"]
+
+log = logging.getLogger(__name__)
+
+
+async def index_folder(
+    ls: RepolensServer, folder: Folder, *, rebuild: bool = False
+) -> dict[str, Any] | None:
+    """Bring ``folder``'s index up to date (or rebuild it), reporting progress."""
+    folder.indexing = True
+    folder.index_error = None
+    folder.index_progress = (0, 0)
+    work = WorkDone(ls, f"repolens: indexing {folder.name}")
+    await work.begin("finding files")
+
+    def on_progress(done: int, total: int, path: str) -> None:
+        folder.index_progress = (done, total)
+        percentage = int(done * 100 / total) if total else None
+        work.report_threadsafe(f"{done}/{total} files", percentage)
+
+    def run() -> Any:
+        index = folder.workspace.index
+        if rebuild:
+            return index.rebuild(progress=on_progress)
+        return index.update(progress=on_progress)
+
+    try:
+        summary = await ls.run_index(run)
+    except asyncio.CancelledError:
+        work.end("cancelled")
+        raise
+    except Exception as exc:
+        folder.index_error = str(exc)
+        log.exception("indexing %s failed", folder.root)
+        work.end(f"failed: {exc}")
+        ls.show(f"repolens: indexing {folder.name} failed: {exc}", types.MessageType.Error)
+        return None
+    finally:
+        folder.indexing = False
+    folder.indexed = True
+    folder.index_summary = summary.as_json()
+    work.end(
+        f"{summary.files} files, {summary.symbols} symbols ({summary.files_changed} changed) "
+        f"in {summary.seconds:.1f} s"
+    )
+    for warning in summary.warnings[:5]:
+        log.info("%s", warning)
+    return folder.index_summary
+
+
+async def update_paths(ls: RepolensServer, folder: Folder, paths: set[str]) -> None:
+    """Re-index just ``paths`` (saved or changed on disk) of ``folder``."""
+    only = sorted(paths)
+
+    def run() -> Any:
+        return folder.workspace.index.update(only=only)
+
+    try:
+        summary = await ls.run_index(run)
+    except Exception as exc:
+        log.error("re-indexing %s failed: %s", ", ".join(only[:5]), exc)
+        return
+    log.debug("re-indexed %d file(s) in %.1f ms", len(only), summary.seconds * 1000)
+
+
+def start_indexing(ls: RepolensServer, folder: Folder) -> asyncio.Task[Any]:
+    """Index ``folder`` in the background; then make the model ready for the first request."""
+
+    async def run() -> None:
+        await index_folder(ls, folder)
+
+    task = asyncio.ensure_future(run())
+    if folder.settings.completion.enabled:
+        warm = asyncio.ensure_future(warm_model(ls, folder))
+        warm.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
+
+
+async def warm_model(ls: RepolensServer, folder: Folder) -> None:
+    """Load (embedded) or contact (server) the model while the index builds."""
+    from ..backends import ModelUnavailable
+
+    try:
+        await ls.run_cpu(folder.engine)
+    except ModelUnavailable as exc:
+        ls.model_trouble(folder, exc)
+    except Exception as exc:  # reported again on the first completion
+        log.warning("preparing the model failed: %s", exc)
+    else:
+        ls.model_answered(folder)
