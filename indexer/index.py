@@ -110,7 +110,11 @@ class RepoIndex:
         self._files_cache: tuple[int, int, frozenset[str], RepoFiles] | None = None
         self._overlay_version = 0
         self._memo: dict[tuple[Any, ...], Any] = {}
-        self._memo_version: tuple[int, int, int] = (-1, -1, -1)
+        self._memo_deps: dict[tuple[Any, ...], frozenset[str]] = {}
+        self._memo_by_path: dict[str, set[tuple[Any, ...]]] = {}
+        self._memo_lock = threading.Lock()
+        self._frames = threading.local()
+        self._memo_version: tuple[int, int] = (-1, -1)
         self._memo_checked = 0.0
 
     # -- writing ---------------------------------------------------------------------------
@@ -142,14 +146,26 @@ class RepoIndex:
             return None
         facts = facts_for_text(path, kind, text.encode("utf-8", "surrogatepass"))
         with self._overlay_lock:
+            new_file = path not in self._overlay and self.file_info(path) is None
             self._overlay[path] = _Overlay(text, facts)
             self._overlay_version += 1
+        if new_file:
+            self._forget_all()  # the set of files changed: any import may resolve differently
+        else:
+            self._forget(path)
         return facts
 
     def clear_overlay(self, path: str) -> None:
         with self._overlay_lock:
-            if self._overlay.pop(path, None) is not None:
+            removed = self._overlay.pop(path, None) is not None
+            if removed:
                 self._overlay_version += 1
+        if not removed:
+            return
+        if self.file_info(path) is None:
+            self._forget_all()  # an unsaved new file is gone
+        else:
+            self._forget(path)
 
     def overlay_facts(self, path: str) -> FileFacts | None:
         entry = self._overlay.get(path)
@@ -166,8 +182,33 @@ class RepoIndex:
             self.store.rebuild(f"is corrupt ({exc})")
             return []
 
+    # Memoised answers record which files they read (``_touch``); an overlay change of a file
+    # forgets only the answers that read it, plus those that read "everything" (lookups by
+    # name across the repository) and those about its directory (Go/Rust members).
+    _EVERYTHING = "*"
+
+    def _touch(self, *deps: str) -> None:
+        frames: list[set[str]] | None = getattr(self._frames, "stack", None)
+        if frames:
+            frames[-1].update(deps)
+
+    def _forget(self, path: str) -> None:
+        with self._memo_lock:
+            keys: set[tuple[Any, ...]] = set()
+            for dep in (path, self._EVERYTHING, "dir:" + posixpath.dirname(path)):
+                keys |= self._memo_by_path.pop(dep, set())
+            for key in keys:
+                self._memo.pop(key, None)
+                self._memo_deps.pop(key, None)
+
+    def _forget_all(self) -> None:
+        with self._memo_lock:
+            self._memo = {}
+            self._memo_deps = {}
+            self._memo_by_path = {}
+
     def _memoized(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """Answers cached until the database or an overlay changes.
+        """Answers cached until the database changes, or an overlay changes what they read.
 
         The database's version is checked at most every 50 ms (a PRAGMA per call would cost
         more than most answers), so another process's write is seen within that time.
@@ -178,16 +219,34 @@ class RepoIndex:
             self._memo_checked = now
         else:
             data_version = self._memo_version[1]
-        version = (self.store.generation, data_version, self._overlay_version)
+        version = (self.store.generation, data_version)
         if version != self._memo_version or len(self._memo) > 50_000:
-            self._memo = {}
+            self._forget_all()
             self._memo_version = version
+        frames: list[set[str]] | None = getattr(self._frames, "stack", None)
+        if frames is None:
+            frames = self._frames.stack = []
         try:
-            return self._memo[key]
+            value = self._memo[key]
         except KeyError:
-            value = compute()
-            self._memo[key] = value
+            pass
+        else:
+            if frames:
+                frames[-1].update(self._memo_deps.get(key, ()))
             return value
+        frames.append(set())
+        try:
+            value = compute()
+        finally:
+            deps = frames.pop()
+        with self._memo_lock:
+            self._memo[key] = value
+            self._memo_deps[key] = frozenset(deps)
+            for dep in deps:
+                self._memo_by_path.setdefault(dep, set()).add(key)
+        if frames:
+            frames[-1].update(deps)
+        return value
 
     def _data_version(self) -> tuple[int, int]:
         row = self.store.reader.execute("PRAGMA data_version").fetchone()
@@ -283,6 +342,7 @@ class RepoIndex:
     def _definitions_uncached(
         self, name: str, *, scope: str | None = None, kinds: Iterable[str] | None = None
     ) -> list[Definition]:
+        self._touch(self._EVERYTHING)
         where, params = "symbols.name = ?", [name]
         if scope is not None:
             where += " AND symbols.scope = ?"
@@ -349,6 +409,7 @@ class RepoIndex:
 
     def _file_definitions_uncached(self, path: str) -> list[Definition]:
         """The outline of a file: every definition in order, with its enclosing scope."""
+        self._touch(path)
         entry = self._overlay.get(path)
         if entry is not None:
             return sorted(entry.facts.definitions, key=lambda d: (d.start_line, d.name_line))
@@ -361,6 +422,7 @@ class RepoIndex:
 
     def _members_uncached(self, container: Definition) -> list[Definition]:
         """Definitions directly inside a class/struct/interface/impl (same file or package)."""
+        self._touch(container.path, "dir:" + posixpath.dirname(container.path))
         qualified = container.qualified_name
         if container.path in self._overlay:
             own = [d for d in self.file_definitions(container.path) if d.scope == qualified]
@@ -466,6 +528,7 @@ class RepoIndex:
 
     def _imports_uncached(self, path: str) -> list[Import]:
         """What a file imports, with resolved targets."""
+        self._touch(path)
         entry = self._overlay.get(path)
         if entry is not None:
             return self._resolve_overlay_imports(path, entry.facts)
@@ -640,6 +703,7 @@ class RepoIndex:
         return list(table.get(name, ()))
 
     def _top_level_map(self, path: str) -> dict[str, list[Definition]]:
+        self._touch(path)
         entry = self._overlay.get(path)
         if entry is not None:
             defs = [d for d in entry.facts.definitions if not d.scope]

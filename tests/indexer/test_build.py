@@ -281,3 +281,27 @@ def test_reader_keeps_working_while_writer_reindexes(tmp_path: Path) -> None:
     assert summary.changed == 200
     assert reads >= 1, f"no read completed during a {elapsed:.2f}s re-index"
     assert idx.definitions("changed0")
+
+
+def test_overlay_change_forgets_only_what_read_that_file(small_repo: Path) -> None:
+    idx = RepoIndex(small_repo)
+    idx.update()
+    # a negative answer is cached...
+    assert idx.resolve("pkg/extra.py", "fresh").definitions == []
+    assert idx.resolve("pkg/__init__.py", "run").via == "import"
+    cached = dict(idx._memo)
+    # ...and a function typed into an unsaved buffer of the module shows up at once
+    idx.set_overlay(
+        "pkg/core.py",
+        "def run(x):\n    return helper(x)\n\n\ndef helper(x):\n    return x\n\n\ndef fresh():\n    pass\n",
+    )
+    idx.set_overlay(
+        "pkg/extra.py", "from .core import helper, fresh\n\n\ndef twice(x):\n    return fresh()\n"
+    )
+    res = idx.resolve("pkg/extra.py", "fresh")
+    assert [(d.path, d.name_line) for d in res.definitions] == [("pkg/core.py", 9)]
+    # answers that never read the changed files survive
+    assert any(key[0] == "imports" and key[1] == "pkg/__init__.py" for key in idx._memo)
+    assert len(cached) > 0
+    idx.clear_overlay("pkg/core.py")
+    assert idx.resolve("pkg/extra.py", "fresh").definitions == []
