@@ -293,7 +293,8 @@ def test_overlay_change_forgets_only_what_read_that_file(small_repo: Path) -> No
     # ...and a function typed into an unsaved buffer of the module shows up at once
     idx.set_overlay(
         "pkg/core.py",
-        "def run(x):\n    return helper(x)\n\n\ndef helper(x):\n    return x\n\n\ndef fresh():\n    pass\n",
+        "def run(x):\n    return helper(x)\n\n\ndef helper(x):\n    return x\n\n\n"
+        "def fresh():\n    pass\n",
     )
     idx.set_overlay(
         "pkg/extra.py", "from .core import helper, fresh\n\n\ndef twice(x):\n    return fresh()\n"
