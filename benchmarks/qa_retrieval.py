@@ -154,6 +154,11 @@ def main() -> int:
     ap.add_argument("--speed-budget", type=int, default=131072)
     ap.add_argument("--speed-runs", type=int, default=20)
     ap.add_argument("--cache-dir", type=Path, default=None)
+    ap.add_argument(
+        "--channels",
+        default="lexical,doc,symbol,semantic",
+        help="retrieval channels to use (ablation), comma-separated",
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--show-misses", type=int, default=0)
     args = ap.parse_args()
@@ -179,7 +184,9 @@ def main() -> int:
     if engine.vectors is not None:
         t = time.perf_counter()
         report = engine.vectors.sync(
-            progress=lambda done, total: print(f"\rembedding {done}/{total}", end="", file=sys.stderr)
+            progress=lambda done, total: print(
+                f"\rembedding {done}/{total}", end="", file=sys.stderr
+            )
         )
         embed_s = time.perf_counter() - t
         print(file=sys.stderr)
@@ -189,6 +196,8 @@ def main() -> int:
             file=sys.stderr,
         )
 
+    channels = tuple(c for c in args.channels.split(",") if c)
+    engine.retriever.channels = channels
     needles, dropped = make_needles(ws, args.max_needles, args.seed)
 
     # baseline: 10-line chunks of every source file
@@ -221,7 +230,9 @@ def main() -> int:
         ]
         if found:
             hits += 1
-            if any(s.end_line < needle.end_line and s.start_line >= needle.start_line for s in found):
+            if any(
+                s.end_line < needle.end_line and s.start_line >= needle.start_line for s in found
+            ):
                 cut_hits += 1
         else:
             misses.append((needle, [f"{s.path}:{s.start_line}" for s in ctx.snippets[:5]]))
@@ -239,6 +250,7 @@ def main() -> int:
     # a new engine: cold token-count cache, lexical state and unit map, as in a new process
     engine.close()
     engine = QAEngine(ws, tokenizer=tokenizer, embedder=embedder, background_vectors=False)
+    engine.retriever.channels = channels
     speed: list[float] = []
     packed_tokens: list[int] = []
     for needle in needles[: args.speed_runs]:
@@ -254,6 +266,7 @@ def main() -> int:
         "chunks": summary.chunks,
         "index_s": round(index_s, 1),
         "embedder": args.embedder,
+        "channels": list(channels),
         "embed_s": round(embed_s, 1) if embed_s is not None else None,
         "budget": args.budget,
         "needles": n,
@@ -276,6 +289,7 @@ def main() -> int:
             f"repository   {result['repo']}  ({summary.files} files, {summary.chunks} chunks, "
             f"{n} needles; dropped {sum(dropped.values())}: {dict(dropped)})"
         )
+        print(f"channels     {', '.join(channels)}; embedder {args.embedder}")
         print(
             f"recall@{args.budget}  repolens {result['recall_repolens']:.1%}   "
             f"bm25 10-line chunks {result['recall_bm25_10_lines']:.1%}   (target >= 97%)"

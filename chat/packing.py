@@ -1,0 +1,373 @@
+"""Packing whole units into a token budget, and ordering them by dependency (pure: no index,
+no model; the caller supplies texts, a token counter and the dependency edges).
+
+Every block in the context is ``header + text + footer`` (see :func:`block_parts`); its cost is
+the exact token count of each part plus one token of slack for the boundary, so a packed
+context never exceeds its budget even where a tokenizer merges across a boundary. Units are
+taken whole in score order; a unit that does not fit is skipped for smaller ones after it,
+except the very best few, which may be cut after their head (signature and docstring) rather
+than lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import os
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..backends.base import Tokenizer
+from ..types import Snippet
+
+__all__ = [
+    "BOUNDARY_SLACK",
+    "PackItem",
+    "PackResult",
+    "TokenCounter",
+    "block_parts",
+    "dependency_order",
+    "pack",
+    "render_block",
+]
+
+BOUNDARY_SLACK = 1  # tokens per block boundary
+_MIN_BLOCK = 24  # below this many tokens left, stop looking
+_MAX_MISSES = 400  # consecutive units that did not fit: the rest will not either
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """Threads for counting: llama.cpp's tokenizer and HTTP /tokenize release the GIL."""
+    global _POOL
+    workers = min(4, os.cpu_count() or 1)
+    if workers < 2:
+        return None
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="repolens-count")
+        return _POOL
+
+
+class TokenCounter:
+    """Exact counts from the model's tokenizer, remembered (bounded) across calls."""
+
+    def __init__(self, tokenizer: Tokenizer, size: int = 200_000, parallel: bool = True) -> None:
+        self.tokenizer = tokenizer
+        self._cache: OrderedDict[bytes, int] = OrderedDict()
+        self._saved = 0
+        self._size = size
+        self._lock = threading.Lock()
+        self._parallel = parallel
+        self.counted_chars = 0  # characters sent to the tokenizer (cache misses)
+
+    @staticmethod
+    def _key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def load(self, path: Path) -> None:
+        """Remember the counts a previous process saved (a missing or bad file is ignored)."""
+        try:
+            with np.load(path) as data:
+                keys, counts = data["keys"], data["counts"]
+        except (OSError, ValueError, KeyError):
+            return
+        with self._lock:
+            for key, n in zip(keys.tolist(), counts.tolist(), strict=False):
+                self._cache.setdefault(key, n)
+        self._saved = len(self._cache)
+
+    def save(self, path: Path) -> None:
+        """Keep the counts for the next process (atomically; skipped when nothing is new)."""
+        with self._lock:
+            if len(self._cache) == self._saved and self._saved:
+                return
+            keys = np.array(list(self._cache.keys()), dtype="S16")
+            counts = np.array(list(self._cache.values()), dtype=np.int32)
+            self._saved = len(self._cache)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+        try:
+            np.savez(tmp, keys=keys, counts=counts)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+    def _remember(self, key: bytes, n: int, chars: int) -> None:
+        with self._lock:
+            self.counted_chars += chars
+            self._cache[key] = n
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+
+    def __call__(self, text: str) -> int:
+        if not text:
+            return 0
+        key = self._key(text)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        n = self.tokenizer.count(text)
+        self._remember(key, n, len(text))
+        return n
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        """Counts of several texts; the ones not remembered are counted on worker threads."""
+        keys = [self._key(t) if t else b"" for t in texts]
+        out: list[int | None] = [None] * len(texts)
+        missing: list[int] = []
+        with self._lock:
+            for i, (text, key) in enumerate(zip(texts, keys, strict=True)):
+                hit = self._cache.get(key) if text else 0
+                if hit is None:
+                    missing.append(i)
+                else:
+                    out[i] = hit
+        pool = _pool() if self._parallel and len(missing) >= 4 else None
+        todo = [texts[i] for i in missing]
+        counts = (
+            list(pool.map(self.tokenizer.count, todo))
+            if pool is not None
+            else [self.tokenizer.count(t) for t in todo]
+        )
+        for i, n in zip(missing, counts, strict=True):
+            out[i] = n
+            self._remember(keys[i], n, len(texts[i]))
+        return [n or 0 for n in out]
+
+
+@dataclass(slots=True)
+class PackItem:
+    """One unit offered to the packer, best first."""
+
+    path: str
+    start_line: int
+    end_line: int
+    lines: Sequence[str]  # the unit's lines, start_line..end_line
+    score: float
+    source: str
+    symbol: str = ""
+    language: str = ""  # the code fence's info string
+    comment: str = "#"  # line comment of the language, for the "lines not shown" note
+    head_lines: int = 0  # lines that must survive a cut (0: never cut this unit)
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.path, self.start_line, self.end_line)
+
+
+def block_parts(
+    path: str, start_line: int, end_line: int, symbol: str, language: str
+) -> tuple[str, str]:
+    """Header and footer around a snippet's text: path and lines first, for citations."""
+    what = f" ({symbol})" if symbol else ""
+    return f"{path}:{start_line}-{end_line}{what}\n```{language}\n", "\n```\n"
+
+
+def render_block(snippet: Snippet, language: str = "") -> str:
+    header, footer = block_parts(
+        snippet.path, snippet.start_line, snippet.end_line, snippet.symbol, language
+    )
+    return header + snippet.text + footer
+
+
+@dataclass
+class PackResult:
+    snippets: list[Snippet]  # in score order
+    languages: dict[tuple[str, int, int], str]
+    tokens: int  # cost of all blocks, slack included
+    considered: int
+    cut: int  # units shown only up to a point
+
+
+def pack(
+    items: Iterable[PackItem],
+    budget: int,
+    count: Callable[[str], int],
+    *,
+    cut_top: int = 3,
+) -> PackResult:
+    """Choose whole units (best first) whose blocks fit ``budget`` tokens."""
+    remaining = budget
+    chosen: list[Snippet] = []
+    languages: dict[tuple[str, int, int], str] = {}
+    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    footer_cost: dict[str, int] = {}
+    chars_per_token = 0.0
+    counted_chars = counted_tokens = 0
+    misses = considered = cut = 0
+    prefetch = getattr(count, "count_many", None)
+
+    def plan() -> tuple[int, float]:
+        return remaining, chars_per_token
+
+    for rank, item in enumerate(_prefetched(items, prefetch, plan)):
+        if remaining < _MIN_BLOCK or misses >= _MAX_MISSES:
+            break
+        considered += 1
+        if any(s <= item.end_line and item.start_line <= e for s, e in spans[item.path]):
+            continue  # overlaps a unit already chosen
+        text = "\n".join(item.lines)
+        # Skip what clearly cannot fit without paying for an exact count (the estimate is
+        # only used to skip, never to admit).
+        may_cut = rank < cut_top and item.head_lines > 0
+        if not may_cut and chars_per_token and len(text) / (chars_per_token * 1.6) > remaining:
+            misses += 1
+            continue
+        header, footer = block_parts(
+            item.path, item.start_line, item.end_line, item.symbol, item.language
+        )
+        if footer not in footer_cost:
+            footer_cost[footer] = count(footer)
+        fixed = count(header) + footer_cost[footer] + BOUNDARY_SLACK
+        text_tokens = count(text)
+        counted_chars += len(text)
+        counted_tokens += text_tokens
+        chars_per_token = counted_chars / max(counted_tokens, 1)
+        end_line = item.end_line
+        if fixed + text_tokens > remaining:
+            if not may_cut:
+                misses += 1
+                continue
+            fitted = _cut(item, remaining, count, footer_cost[footer])
+            if fitted is None:
+                misses += 1
+                continue
+            text, text_tokens, end_line, fixed = fitted
+            cut += 1
+        misses = 0
+        snippet = Snippet(
+            path=item.path,
+            start_line=item.start_line,
+            end_line=end_line,
+            text=text,
+            tokens=text_tokens,
+            source=item.source,
+            score=item.score,
+            symbol=item.symbol,
+        )
+        chosen.append(snippet)
+        languages[(item.path, item.start_line, end_line)] = item.language
+        spans[item.path].append((item.start_line, item.end_line))
+        remaining -= fixed + text_tokens
+    return PackResult(chosen, languages, budget - remaining, considered, cut)
+
+
+def _prefetched(
+    items: Iterable[PackItem],
+    count_many: Callable[[list[str]], list[int]] | None,
+    plan: Callable[[], tuple[int, float]],
+) -> Iterable[PackItem]:
+    """The items, with the texts and headers of each next batch counted ahead (in parallel
+    when the counter can), so the greedy loop finds its counts remembered.
+
+    ``plan()`` tells the tokens left and the characters per token seen so far: a batch holds
+    about what still fits, and texts that clearly cannot fit are not counted ahead.
+    """
+    if count_many is None:
+        yield from items
+        return
+    it = iter(items)
+    while True:
+        remaining, chars_per_token = plan()
+        size = 8
+        if chars_per_token:
+            size = max(4, min(64, int(remaining * chars_per_token / 600)))
+        batch = list(itertools.islice(it, size))
+        if not batch:
+            return
+        texts: list[str] = []
+        for item in batch:
+            text = "\n".join(item.lines)
+            if chars_per_token and len(text) / (chars_per_token * 1.6) > remaining:
+                continue
+            texts.append(text)
+            texts.append(
+                block_parts(item.path, item.start_line, item.end_line, item.symbol, item.language)[
+                    0
+                ]
+            )
+        count_many(texts)
+        yield from batch
+
+
+def _cut(
+    item: PackItem, remaining: int, count: Callable[[str], int], footer_tokens: int
+) -> tuple[str, int, int, int] | None:
+    """The longest head of ``item`` (at least ``head_lines``) that fits, with a note."""
+
+    def attempt(n: int) -> tuple[str, int, int, int]:
+        end = item.start_line + n - 1
+        note = f"{item.comment} ... lines {end + 1}-{item.end_line} not shown".strip()
+        text = "\n".join([*item.lines[:n], note])
+        header, _ = block_parts(item.path, item.start_line, end, item.symbol, item.language)
+        return text, count(text), end, count(header) + footer_tokens + BOUNDARY_SLACK
+
+    lo, hi = item.head_lines, len(item.lines) - 1
+    if lo > hi:
+        return None
+    best = None
+    first = attempt(lo)
+    if first[1] + first[3] > remaining:
+        return None
+    best = first
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        trial = attempt(mid)
+        if trial[1] + trial[3] <= remaining:
+            best, lo = trial, mid
+        else:
+            hi = mid - 1
+    return best
+
+
+def dependency_order(snippets: Sequence[Snippet], file_deps: dict[str, set[str]]) -> list[Snippet]:
+    """Snippets grouped by file, files in dependency order (what a file uses comes first).
+
+    ``file_deps[a]`` holds the files ``a`` depends on. Among files free to go next, the least
+    relevant goes first, so the most relevant material sits right before the question; a cycle
+    is broken at its least relevant file. Within a file, snippets are in line order.
+    """
+    by_file: dict[str, list[Snippet]] = defaultdict(list)
+    for s in snippets:
+        by_file[s.path].append(s)
+    best = {p: max(s.score for s in group) for p, group in by_file.items()}
+    files = set(by_file)
+    deps = {p: {d for d in file_deps.get(p, set()) if d in files and d != p} for p in files}
+    users: dict[str, set[str]] = defaultdict(set)
+    for p, ds in deps.items():
+        for d in ds:
+            users[d].add(p)
+    pending = {p: len(ds) for p, ds in deps.items()}
+    ready = [(best[p], p) for p, n in pending.items() if n == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(files):
+        if not ready:  # a cycle: release its least relevant file
+            p = min((p for p in files if p not in done), key=lambda p: (best[p], p))
+            ready.append((best[p], p))
+        _, p = heapq.heappop(ready)
+        if p in done:
+            continue
+        done.add(p)
+        order.append(p)
+        for u in sorted(users[p]):
+            pending[u] -= 1
+            if pending[u] == 0 and u not in done:
+                heapq.heappush(ready, (best[u], u))
+    out: list[Snippet] = []
+    for p in order:
+        out.extend(sorted(by_file[p], key=lambda s: s.start_line))
+    return out
