@@ -235,6 +235,7 @@ def create_app(workspace: Workspace, config: ServerConfig | None = None) -> Fast
                 indexing.done, indexing.total = done, total
 
             workspace.index.update(progress=progress)
+            workspace.reindexed()
         except Exception as exc:  # reported in /v1/status
             log.exception("indexing failed")
             indexing.error = str(exc)
@@ -426,36 +427,30 @@ async def _ask_stream(
 ) -> AsyncIterator[str]:
     """NDJSON events: the context (snippets), the answer's tokens, then done (with citations)."""
     try:
-        from .qa import QAEngine
-    except ImportError:  # pragma: no cover - the Q&A module ships with repolens
-        yield json.dumps({"type": "error", "message": "repository Q&A is not available"}) + "\n"
-        return
-    try:
-        engine = await asyncio.to_thread(QAEngine, workspace)
-        if question.strip():
-            ctx = await asyncio.to_thread(engine.retrieve, question, budget)
-            yield json.dumps({"type": "context", **ctx.as_json()}) + "\n"
-            stream = engine.aanswer(question, budget, cancel)
-        else:
-            stream = _overview_stream(engine)
+        engine = await asyncio.to_thread(lambda: workspace.qa)
+        # an empty question retrieves the project overview
+        ctx = await asyncio.to_thread(engine.retrieve, question, engine.answer_budget(budget))
+        yield json.dumps({"type": "context", **ctx.as_json()}) + "\n"
         parts: list[str] = []
-        async for piece in stream:
-            if cancel.cancelled:
-                break
-            parts.append(piece)
-            yield json.dumps({"type": "token", "text": piece}) + "\n"
+        stream = engine.astream(ctx, cancel)
+        try:
+            async for piece in stream:
+                if cancel.cancelled:
+                    break
+                parts.append(piece)
+                yield json.dumps({"type": "token", "text": piece}) + "\n"
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
         answer = "".join(parts)
-        yield (
-            json.dumps(
-                {
-                    "type": "done",
-                    "answer": answer,
-                    "citations": _citations(answer),
-                    "cancelled": cancel.cancelled,
-                }
-            )
-            + "\n"
-        )
+        done = {
+            "type": "done",
+            "answer": answer,
+            "citations": _citations(answer),
+            "cancelled": cancel.cancelled,
+        }
+        yield json.dumps(done) + "\n"
     except asyncio.CancelledError:
         cancel.cancel()
         raise
@@ -463,12 +458,3 @@ async def _ask_stream(
         yield json.dumps({"type": "error", "message": str(exc)}) + "\n"
     finally:
         cancel.cancel()  # whatever happened, the model stops
-
-
-async def _overview_stream(engine: Any) -> AsyncIterator[str]:
-    result = await asyncio.to_thread(engine.overview)
-    if isinstance(result, str):
-        yield result
-        return
-    for piece in result:
-        yield piece

@@ -18,6 +18,7 @@ from .backends.base import Model, ModelInfo, Tokenizer
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from .chat.qa import QAEngine
     from .completion.engine import CompletionEngine
     from .completion.templates import TemplateChoice
     from .indexer import RepoIndex
@@ -40,6 +41,7 @@ class Workspace:
         self._index: RepoIndex | None = None
         self._model: Model | None = None
         self._engine: CompletionEngine | None = None
+        self._qa: QAEngine | None = None
         self._template: TemplateChoice | None = None
         self._lock = threading.RLock()
 
@@ -108,6 +110,23 @@ class Workspace:
                 )
             return self._engine
 
+    @property
+    def qa(self) -> QAEngine:
+        """The repository Q&A engine, shared: its search state and vectors are built once."""
+        with self._lock:
+            if self._qa is None:
+                from .chat.qa import QAEngine
+
+                self._qa = QAEngine(self)
+            return self._qa
+
+    def reindexed(self) -> None:
+        """Tell the parts that keep derived state that the index changed."""
+        qa = self._qa
+        vectors = getattr(qa, "vectors", None) if qa is not None else None
+        if vectors is not None:
+            vectors.notify()
+
     # -- changes ---------------------------------------------------------------------------
 
     def reconfigure(self, settings: Settings) -> list[str]:
@@ -121,16 +140,21 @@ class Workspace:
                 self._model = None
                 self._template = None
                 self._engine = None
+                self._close_qa()
             elif settings.completion != old.completion:
                 changed.append("completion")
                 if self._engine is not None:
                     self._engine.settings = settings.completion
             if settings.index != old.index or settings.cache_dir != old.cache_dir:
                 changed.append("index")
+                self._close_qa()
                 if self._index is not None:
                     self._index.close()
                 self._index = None
                 self._engine = None
+            elif settings.chat != old.chat or settings.embeddings != old.embeddings:
+                changed.append("chat")
+                self._close_qa()
             return changed
 
     def status(self) -> dict[str, Any]:
@@ -145,8 +169,14 @@ class Workspace:
             out["model"].update(name=info.name, context_window=info.context_window)
         return out
 
+    def _close_qa(self) -> None:
+        if self._qa is not None:
+            self._qa.close(wait_s=1.0)
+            self._qa = None
+
     def close(self) -> None:
         with self._lock:
+            self._close_qa()
             if self._index is not None:
                 self._index.close()
                 self._index = None
