@@ -5,7 +5,7 @@ Every command takes one object argument (keys in snake_case or camelCase) and re
 =======================  ==========================================================  ==========
 command                  arguments                                                    returns
 =======================  ==========================================================  ==========
-repolens.ask             question, uri? (folder), budget?, context_only?              answer
+repolens.ask             question, uri?, budget?, context_only?, stream_id?           answer
 repolens.explain         uri, range                                                   text
 repolens.addComments     uri, range                                                   WorkspaceEdit
 repolens.translate       uri, range, target_language                                  text
@@ -14,6 +14,13 @@ repolens.reindex         uri? (folder; all when absent), rebuild?               
 repolens.status          none                                                         status
 repolens.context         uri, position, budget?                                       context
 =======================  ==========================================================  ==========
+
+``repolens.ask`` streams when its argument has a ``stream_id`` (a string or an integer the
+client picks): while the answer is generated the server sends ``repolens/chatChunk``
+notifications carrying that ``id``: first ``{id, sources, prompt_tokens}`` (the context's
+snippets as ``{path, start_line, end_line, source, score}``, for ``path:line`` links), then
+``{id, text}`` per piece of the answer, last ``{id, done: true, answer}`` (``error`` instead
+of ``answer`` when it failed). The command still returns the whole answer (with ``sources``).
 
 ``repolens.addComments`` returns the edit for the client to apply (it can show it, undo it);
 the server never writes the file. Q&A, code actions and commit messages live in
@@ -47,7 +54,7 @@ from .progress import WorkDone
 from .server import Folder, RepolensServer, current_params
 from .sync import Document, flush_overlays
 
-__all__ = ["COMMANDS", "register", "replace_lines_edit"]
+__all__ = ["CHAT_CHUNK", "COMMANDS", "register", "replace_lines_edit"]
 
 log = logging.getLogger(__name__)
 
@@ -234,39 +241,82 @@ def _model_error(command: str, exc: Exception) -> JsonRpcException:
 # -- the commands -----------------------------------------------------------------------------
 
 
+#: Notification carrying a streamed answer of ``repolens.ask`` (see the module docstring).
+CHAT_CHUNK = "repolens/chatChunk"
+
+
+def _stream_id(args: dict[str, Any]) -> str | int | None:
+    value = args.get("stream_id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise invalid("stream_id must be a string or an integer")
+    return value
+
+
+def _sources(snippets: list[Any]) -> list[dict[str, Any]]:
+    """The context's snippets as citations (no text: the client opens the file itself)."""
+    return [
+        {
+            "path": s.path,
+            "start_line": s.start_line,
+            "end_line": s.end_line,
+            "source": s.source,
+            "score": round(float(s.score), 4),
+        }
+        for s in snippets
+    ]
+
+
 async def ask(ls: RepolensServer, args: dict[str, Any]) -> Any:
     question = args.get("question")
     if not isinstance(question, str) or not question.strip():
         raise invalid("question (a non-empty string) is required")
-    qa_engine = _feature("repolens.chat.qa", "QAEngine", "repolens.ask")
+    stream_id = _stream_id(args)
+    _feature("repolens.chat.qa", "QAEngine", "repolens.ask")  # says what is missing, if it is
     folder = _folder(ls, args)
     budget = _budget(args)
     await flush_overlays(ls, folder)
-    engine = await ls.run_cpu(qa_engine, folder.workspace)
+    # the workspace's shared engine: its search state and vectors are built once, not per question
+    engine = await ls.run_cpu(lambda: folder.workspace.qa)
     if args.get("context_only"):
         context = await ls.run_cpu(functools.partial(engine.retrieve, question, budget=budget))
         return context.as_json()
+
+    def notify(**params: Any) -> None:
+        if stream_id is not None:
+            ls.protocol.notify(CHAT_CHUNK, {"id": stream_id, **params})
+
     cancel = CancelToken()
     progress = _progress(ls, "repolens: answering")
     if progress is not None:
         await progress.begin()
     pieces: list[str] = []
     try:
-        async for piece in engine.aanswer(question, budget=budget, cancel=cancel):
+        ctx = await ls.run_cpu(lambda: engine.retrieve(question, engine.answer_budget(budget)))
+        sources = _sources(ctx.snippets)
+        notify(sources=sources, prompt_tokens=ctx.prompt_tokens)
+        async for piece in engine.astream(ctx, cancel):
             pieces.append(piece)
+            notify(text=piece)
             if progress is not None:
                 progress.report(f"{sum(len(p) for p in pieces)} characters")
     except asyncio.CancelledError:
         cancel.cancel()
+        notify(done=True, error="cancelled")
         raise
     except ModelError as exc:
+        notify(done=True, error=f"the model is unavailable: {exc}")
         raise _model_error("repolens.ask", exc) from None
     except RepolensError as exc:
+        notify(done=True, error=str(exc))
         raise failed(f"repolens.ask: {exc}") from None
     finally:
         if progress is not None:
             progress.end()
-    return {"question": question, "answer": "".join(pieces)}
+    answer = "".join(pieces)
+    notify(done=True, answer=answer)
+    return {"question": question, "answer": answer, "sources": sources}
 
 
 def _lines_args(

@@ -60,6 +60,7 @@ async def index_folder(
         folder.indexing = False
     folder.indexed = True
     folder.index_summary = summary.as_json()
+    folder.workspace.reindexed()
     work.end(
         f"{summary.files} files, {summary.symbols} symbols ({summary.files_changed} changed) "
         f"in {summary.seconds:.1f} s"
@@ -81,6 +82,8 @@ async def update_paths(ls: RepolensServer, folder: Folder, paths: set[str]) -> N
     except Exception as exc:
         log.error("re-indexing %s failed: %s", ", ".join(only[:5]), exc)
         return
+    if summary.files_changed:
+        folder.workspace.reindexed()
     log.debug("re-indexed %d file(s) in %.1f ms", len(only), summary.seconds * 1000)
 
 
