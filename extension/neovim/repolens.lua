@@ -7,6 +7,10 @@
 --   * <C-x><C-o> in insert mode (omnifunc) lists it; multi-line suggestions are inserted
 --     exactly by :RepolensComplete (or require('repolens').complete(), map it to a key).
 --   * :RepolensStatus shows the index and model state.
+--   * :RepolensAsk {question}, :'<,'>RepolensExplain, :'<,'>RepolensComment (an undoable edit),
+--     :'<,'>RepolensTranslate {language}, :RepolensCommitMessage (into a gitcommit buffer, or
+--     shown), :RepolensReindex. Answers open in a scratch split; its `path:line` sources open
+--     with gF.
 --
 -- Use it either way:
 --   1. copy this file to ~/.config/nvim/lua/repolens.lua and in init.lua:
@@ -153,6 +157,150 @@ function M.status()
     end)
 end
 
+-- Run a repolens command for the current buffer; `done(result, client)` gets the answer.
+-- The last answer (or error) is kept in M.last = { kind, result | error, buf } for scripts.
+local function run_command(command, kind, arguments, done, what)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = repolens_client(bufnr)
+  if not client then
+    vim.notify('repolens: not attached to this buffer', vim.log.levels.WARN)
+    return
+  end
+  if next(arguments) == nil then
+    arguments = vim.empty_dict() -- an object, not an empty JSON array
+  end
+  vim.notify('repolens: ' .. (what or command) .. '…')
+  client.request('workspace/executeCommand', { command = command, arguments = { arguments } },
+    function(err, result)
+      if err then
+        M.last = { kind = kind, error = err.message or tostring(err) }
+        vim.notify('repolens: ' .. M.last.error, vim.log.levels.WARN)
+        return
+      end
+      done(result, client)
+    end, bufnr)
+end
+
+-- Show text in a scratch split (one per call); `path:line` lines open with gF.
+local function show(title, lines)
+  vim.cmd('botright new')
+  local buf = vim.api.nvim_get_current_buf()
+  vim.api.nvim_buf_set_option(buf, 'buftype', 'nofile')
+  vim.api.nvim_buf_set_option(buf, 'bufhidden', 'wipe')
+  vim.api.nvim_buf_set_option(buf, 'swapfile', false)
+  vim.api.nvim_buf_set_option(buf, 'filetype', 'markdown')
+  pcall(vim.api.nvim_buf_set_name, buf, title)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.api.nvim_buf_set_option(buf, 'modified', false)
+  return buf
+end
+
+local function text_lines(text)
+  return vim.split(text or '', '\n', true)
+end
+
+local function sources_lines(client, sources)
+  local lines = {}
+  if sources and #sources > 0 then
+    table.insert(lines, '')
+    table.insert(lines, 'Sources (gF opens one):')
+    local root = client.config.root_dir or ''
+    for _, s in ipairs(sources) do
+      table.insert(lines, string.format('%s/%s:%d', root, s.path, s.start_line))
+    end
+  end
+  return lines
+end
+
+-- The LSP range of a command's line range (0-based, end exclusive: the next line's start).
+local function line_range(opts)
+  return {
+    start = { line = opts.line1 - 1, character = 0 },
+    ['end'] = { line = opts.line2, character = 0 },
+  }
+end
+
+-- :RepolensAsk {question}: answer a question about the repository.
+function M.ask(question)
+  if not question or question == '' then
+    question = vim.fn.input('Ask the repository: ')
+  end
+  if question == '' then
+    return
+  end
+  run_command('repolens.ask', 'ask', { question = question, uri = vim.uri_from_bufnr(0) },
+    function(result, client)
+      local lines = { '# ' .. question, '' }
+      vim.list_extend(lines, text_lines(result.answer))
+      vim.list_extend(lines, sources_lines(client, result.sources))
+      M.last = { kind = 'ask', result = result, buf = show('repolens: ask', lines) }
+    end, 'answering')
+end
+
+-- :'<,'>RepolensExplain: explain the selected lines.
+function M.explain(opts)
+  run_command('repolens.explain', 'explain', { uri = vim.uri_from_bufnr(0), range = line_range(opts) },
+    function(result)
+      local lines = { string.format('# %s:%d-%d', result.path, result.start_line, result.end_line), '' }
+      vim.list_extend(lines, text_lines(result.text))
+      M.last = { kind = 'explain', result = result, buf = show('repolens: explain', lines) }
+    end, 'explaining')
+end
+
+-- :'<,'>RepolensComment: add comments to the selected lines (one undoable edit).
+function M.add_comments(opts)
+  run_command('repolens.addComments', 'comment', { uri = vim.uri_from_bufnr(0), range = line_range(opts) },
+    function(edit, client)
+      vim.lsp.util.apply_workspace_edit(edit, client.offset_encoding)
+      M.last = { kind = 'comment', result = edit }
+      vim.notify('repolens: comments added (u undoes them)')
+    end, 'adding comments')
+end
+
+-- :'<,'>RepolensTranslate {language}: the selected lines in another language, in a split.
+function M.translate(opts)
+  local target = opts.args
+  if target == '' then
+    target = vim.fn.input('Translate to: ')
+  end
+  if target == '' then
+    return
+  end
+  run_command('repolens.translate', 'translate',
+    { uri = vim.uri_from_bufnr(0), range = line_range(opts), target_language = target },
+    function(result)
+      local buf = show('repolens: ' .. target, text_lines(result.text))
+      pcall(vim.api.nvim_buf_set_option, buf, 'filetype', string.lower(target))
+      M.last = { kind = 'translate', result = result, buf = buf }
+    end, 'translating')
+end
+
+-- :RepolensCommitMessage: a message for the staged change, into the commit buffer if this is
+-- one (git commit's editor), else shown in a split.
+function M.commit_message()
+  local bufnr = vim.api.nvim_get_current_buf()
+  run_command('repolens.commitMessage', 'commit', { staged = true }, function(result)
+    local lines = text_lines(result.text)
+    if vim.bo[bufnr].filetype == 'gitcommit' then
+      vim.api.nvim_buf_set_lines(bufnr, 0, 0, false, lines)
+    else
+      show('repolens: commit message', lines)
+    end
+    M.last = { kind = 'commit', result = result }
+  end, 'writing a commit message')
+end
+
+-- :RepolensReindex: bring the index up to date.
+function M.reindex()
+  run_command('repolens.reindex', 'reindex', {}, function(result)
+    for _, folder in ipairs(result.folders or {}) do
+      vim.notify(string.format('repolens: %s indexed: %s files, %s changed',
+        folder.uri, folder.files or '?', folder.files_changed or '?'))
+    end
+    M.last = { kind = 'reindex', result = result }
+  end, 'indexing')
+end
+
 function M.setup(opts)
   M.config = vim.tbl_deep_extend('force', M.config, opts or {})
   package.loaded['repolens'] = M
@@ -166,6 +314,12 @@ function M.setup(opts)
   })
   vim.api.nvim_create_user_command('RepolensComplete', M.complete, {})
   vim.api.nvim_create_user_command('RepolensStatus', M.status, {})
+  vim.api.nvim_create_user_command('RepolensAsk', function(o) M.ask(o.args) end, { nargs = '*' })
+  vim.api.nvim_create_user_command('RepolensExplain', M.explain, { range = true })
+  vim.api.nvim_create_user_command('RepolensComment', M.add_comments, { range = true })
+  vim.api.nvim_create_user_command('RepolensTranslate', M.translate, { range = true, nargs = '?' })
+  vim.api.nvim_create_user_command('RepolensCommitMessage', M.commit_message, {})
+  vim.api.nvim_create_user_command('RepolensReindex', M.reindex, {})
   return M
 end
 

@@ -148,10 +148,26 @@ def run(args: argparse.Namespace) -> int:
             from ..backends import describe_model
 
             status = describe_model(settings.model, check=True)
+            statuses.append(status)
             detail = f"{status.backend}: {status.model} at {status.location} — {status.message}"
             return status.answers, detail, "" if status.answers else "see `repolens model status`"
 
+        def template_check() -> tuple[bool, str, str]:
+            # the most common cause of "autocomplete silently does nothing": a template that
+            # does not fit the model, or a chat/instruct model without infilling
+            from ..completion.templates import choose_template
+
+            name = (statuses[0].model if statuses else None) or settings.model.model or ""
+            choice = choose_template(settings.model.template, name)
+            detail = f"{choice.template.name} for {name or 'an unnamed model'}"
+            if choice.warning:
+                fix = "set model.template, or use a code model"
+                return False, f"{detail}: {choice.warning}", fix
+            return True, detail, ""
+
+        statuses: list[Any] = []
         checks.append(_check("model", model_check))
+        checks.append(_check("template", template_check, required=False))
 
     if args.json:
         print_json({"root": str(root), "checks": [c.as_json() for c in checks]})

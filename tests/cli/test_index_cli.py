@@ -113,3 +113,29 @@ def test_doctor_fails_when_the_model_server_is_down(fixture_repo) -> None:  # ty
     )
     assert proc.returncode == 1
     assert "[FAIL] model" in proc.stdout and "fix:" in proc.stdout
+
+
+def test_doctor_checks_the_template_against_the_model_name(fixture_repo) -> None:  # type: ignore[no-untyped-def]
+    # the model is named but not contacted (the server is down): the template check still runs
+    repo = fixture_repo("python_app")
+    base = {**os.environ, "REPOLENS_MODEL_BACKEND": "openai"}
+    base["REPOLENS_MODEL_URL"] = "http://127.0.0.1:9/v1"
+
+    def template(model: str, template: str = "auto") -> dict:  # type: ignore[type-arg]
+        env = {**base, "REPOLENS_MODEL": model, "REPOLENS__MODEL__TEMPLATE": template}
+        proc = subprocess.run(
+            ["repolens", "doctor", "--repo", str(repo), "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+        return checks["template"]  # type: ignore[no-any-return]
+
+    coder = template("Qwen2.5-Coder-7B")
+    assert coder["ok"] and coder["detail"].startswith("qwen2.5-coder")
+    chat = template("Meta-Llama-3-8B-Instruct")
+    assert not chat["ok"] and "fill-in-the-middle" in chat["detail"] and chat["fix"]
+    forced = template("my-finetune", "starcoder2")
+    assert forced["ok"] and forced["detail"].startswith("starcoder2")

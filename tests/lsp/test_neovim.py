@@ -72,6 +72,39 @@ vim.wait(60000, function()
 end, 50)
 result.after = vim.api.nvim_buf_get_lines(0, last - 1, -1, false)
 result.modified = vim.bo.modified
+vim.cmd('stopinsert')
+
+-- the commands users run: each answer lands in require('repolens').last
+local repolens = require('repolens')
+local function await(kind)
+  local ok = vim.wait(120000, function()
+    return repolens.last and repolens.last.kind == kind
+  end, 50)
+  if ok and repolens.last.error then result[kind .. '_error'] = repolens.last.error end
+  if ok then step(kind) end
+  return ok and repolens.last or nil
+end
+local src = vim.api.nvim_get_current_buf()
+vim.cmd('RepolensReindex')
+local r = await('reindex')
+result.reindex = r and r.result
+
+vim.cmd('RepolensAsk Where is a user added to the repository?')
+r = await('ask')
+if r then
+  result.ask = r.result
+  result.ask_buffer = vim.api.nvim_buf_get_lines(r.buf, 0, -1, false)
+  vim.cmd('close')
+end
+
+vim.api.nvim_set_current_buf(src)
+local before = vim.api.nvim_buf_get_lines(src, 0, -1, false)
+vim.cmd('7,8RepolensComment')
+r = await('comment')
+result.commented = vim.api.nvim_buf_get_lines(src, 0, -1, false)
+result.before_comment = before
+vim.cmd('silent! undo')
+result.undone = vim.api.nvim_buf_get_lines(src, 0, -1, false)
 finish()
 """
 
@@ -102,7 +135,10 @@ def test_neovim_attaches_and_gets_a_completion(
     out = tmp_path / "result.json"
     options = {
         "cmd": [sys.executable, "-m", "repolens.cli", "lsp"],
-        "init_options": SMALL,
+        "init_options": {
+            **SMALL,
+            "chat": {"budget_tokens": 256, "answer_tokens": 48, "temperature": 0},
+        },
     }
     setup = f"lua vim.g.repolens = {_lua_table(options)}"
     env = dict(os.environ, REPOLENS_TEST_OUT=str(out), XDG_STATE_HOME=str(tmp_path / "state"))
@@ -122,12 +158,21 @@ def test_neovim_attaches_and_gets_a_completion(
         cwd=root,
         env=env,
         capture_output=True,
-        timeout=240,
+        timeout=420,
         check=False,
     )
     assert out.exists(), proc.stderr.decode(errors="replace")[-3000:]
     result = json.loads(out.read_text())
-    assert result["steps"] == ["attached", "indexed", "completed"], result
+    errors = {k: v for k, v in result.items() if k.endswith("_error") and k != "comment_error"}
+    assert not errors, errors
+    assert result["steps"] == [
+        "attached",
+        "indexed",
+        "completed",
+        "reindex",
+        "ask",
+        "comment",
+    ], result
     assert result["client"] == "repolens"
     assert Path(result["root"]).resolve() == root.resolve()
     items = result["completion"]["items"]
@@ -139,3 +184,24 @@ def test_neovim_attaches_and_gets_a_completion(
     assert inserted.startswith("    return welcome(") and inserted != "    return welcome("
     assert new_text.split("\n")[0] in inserted
     assert result["modified"] is True
+
+    # :RepolensReindex, :RepolensAsk (answer and gF-able sources in a split), :RepolensComment
+    assert result["reindex"]["folders"][0]["files"] >= 5
+    assert result["ask"]["answer"].strip()
+    shown = result["ask_buffer"]
+    assert shown[0] == "# Where is a user added to the repository?"
+    assert result["ask"]["answer"].split("\n")[0] in shown
+    sources = [line for line in shown if line.startswith(str(result["root"]))]
+    assert sources and all(Path(line.rsplit(":", 1)[0]).is_file() for line in sources)
+    before, commented = result["before_comment"], result["commented"]
+    if "comment_error" in result:
+        # the 135M model rewrote the code: refused, and the buffer is left as it was
+        assert "changed the code" in result["comment_error"], result["comment_error"]
+        print("RepolensComment refused the model's version:", result["comment_error"])
+        assert commented == before
+    else:
+        # comments applied as one edit (the code lines stay), and one undo restores the buffer
+        assert commented != before
+        for line in before[6:8]:
+            assert line in commented
+        assert result["undone"] == before
