@@ -126,6 +126,9 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=8, help="files to type in")
     ap.add_argument("--chars", type=int, default=40, help="characters typed per file")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--timings", type=Path, help="write the server's per-request stage timings (JSON) here"
+    )
     args = ap.parse_args()
     repo = args.repo.resolve()
     fake_model = _load("fake_model")
@@ -251,6 +254,8 @@ def main() -> int:
     # the server's own timings of the session's requests (it keeps the last 500)
     kept = after["completion"]["recent"]
     entries = kept[len(kept) - min(len(kept), served) :]
+    if args.timings:
+        args.timings.write_text(json.dumps(entries, indent=1))
     pairs = [
         (rt, t)
         for rt, t in zip(round_trips[len(round_trips) - len(entries) :], entries, strict=False)

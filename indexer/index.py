@@ -115,6 +115,8 @@ class RepoIndex:
         self._memo_lock = threading.Lock()
         self._frames = threading.local()
         self._memo_version: tuple[int, int] = (-1, -1)
+        self._seen_data_versions: dict[int, int] = {}  # reader connection -> data_version
+        self._data_changes = 0
         self._memo_checked = 0.0
 
     # -- writing ---------------------------------------------------------------------------
@@ -249,8 +251,23 @@ class RepoIndex:
         return value
 
     def _data_version(self) -> tuple[int, int]:
-        row = self.store.reader.execute("PRAGMA data_version").fetchone()
-        return (self.store.generation, int(row[0]))
+        """(generation, a counter that moves whenever the database changed), comparable
+        across threads.
+
+        ``PRAGMA data_version`` is per connection: two threads' reader connections give
+        different numbers for the same state, so comparing them directly made every request
+        that landed on the other worker thread look like a database change and threw the memo
+        away (and with it most of the time budget of a keystroke). Each connection is compared
+        with its own last value instead; a connection seen for the first time counts as a
+        change, since it cannot tell what happened before it was opened.
+        """
+        conn = self.store.reader
+        value = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        with self._memo_lock:
+            if self._seen_data_versions.get(id(conn)) != value:
+                self._seen_data_versions[id(conn)] = value
+                self._data_changes += 1
+            return (self.store.generation, self._data_changes)
 
     def _defs(
         self, where: str, params: tuple[Any, ...], limit: int | None = None

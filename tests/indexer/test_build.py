@@ -306,3 +306,52 @@ def test_overlay_change_forgets_only_what_read_that_file(small_repo: Path) -> No
     assert len(cached) > 0
     idx.clear_overlay("pkg/core.py")
     assert idx.resolve("pkg/extra.py", "fresh").definitions == []
+
+
+def test_memo_survives_requests_on_other_threads_and_sees_other_writers(
+    small_repo: Path,
+) -> None:
+    # PRAGMA data_version is per connection; each worker thread has its own reader connection
+    # (the language server runs requests on two). Requests alternating between the threads
+    # must keep the memo, and a commit by another connection (another process's re-index)
+    # must still reach every thread's answers.
+    from concurrent.futures import ThreadPoolExecutor
+
+    idx = RepoIndex(small_repo)
+    idx.update()
+    resets = 0
+    forget_all = idx._forget_all
+
+    def counting() -> None:
+        nonlocal resets
+        resets += 1
+        forget_all()
+
+    idx._forget_all = counting  # type: ignore[method-assign]
+
+    def ask() -> object:
+        time.sleep(0.06)  # past the memo's 50 ms re-check interval
+        return idx.resolve("pkg/__init__.py", "run").definitions
+
+    a, b = workers = [ThreadPoolExecutor(1), ThreadPoolExecutor(1)]
+    other = RepoIndex(small_repo)  # another process's writer
+    try:
+        assert a.submit(ask).result()  # thread a opens its connection...
+        _write(small_repo, "pkg/extra.py", "def twice(x):\n    return x\n")
+        other.update()  # ...a commit elsewhere moves its data_version...
+        assert a.submit(ask).result()
+        assert b.submit(ask).result()  # ...and thread b's connection starts at another value
+        settled = resets
+        for _ in range(4):
+            for w in workers:
+                assert w.submit(ask).result()
+        assert resets == settled, "requests on the other thread threw the memo away"
+
+        _write(small_repo, "pkg/core.py", "def walk(x):\n    return x\n")
+        other.update()
+        for w in workers:
+            assert w.submit(ask).result() == []
+        assert resets > settled
+    finally:
+        for w in workers:
+            w.shutdown()
