@@ -274,9 +274,14 @@ def gather(
     imports = index.imports(cur.path)
     used_here = _text_of(cur, enclosing)
     module_locals: list[str] = []
-    for imp in imports[:_MAX_IMPORTS]:
+    # Only imports that resolve inside the repository count against the limit, those used in
+    # the enclosing code first: a file's `from typing import ...` lines must not push its
+    # `from .. import util` past the cut.
+    local = [imp for imp in imports if imp.local and imp.target is not None]
+    local.sort(key=lambda imp: (imp.local or "") not in used_here)  # stable: file order
+    for imp in local[:_MAX_IMPORTS]:
         name = imp.local
-        if not name or imp.target is None:
+        if not name:
             continue
         defs = resolver.resolve(name)
         if any(d.kind == "module" for d in defs):
