@@ -105,3 +105,32 @@ def test_definitions_already_in_the_prompt_are_not_repeated(engine_for) -> None:
     assert not any(
         s.path == "app/models/repository.py" and s.source != "similar" for s in ctx.snippets
     )
+
+
+def test_python_module_members_survive_many_imports_before_the_module(  # type: ignore[no-untyped-def]
+    fixture_repo,
+) -> None:
+    # dozens of typing imports come first in big modules (sqlalchemy's decl_base.py has 53);
+    # they must not push `from app import util` past the import limit, or util.render_template,
+    # the file's most used call, is missing at the start of a statement
+    from tests.completion.conftest import make_engine
+
+    root = fixture_repo("python_app")
+    names = [f"T{i}" for i in range(50)]
+    typing_lines = "".join(f"from typing import Any as {n}\n" for n in names)
+    (root / "app" / "pages.py").write_text(
+        typing_lines
+        + "from app import util\n\n\n"
+        + "def home(name):\n    return util.render_template('home', name=name)\n\n\n"
+        + "def about(name):\n    return util.render_template('about', name=name)\n\n\n"
+        # far from the cursor: the uses are not in its neighbourhood, only in the file
+        + "".join(f"def filler{i}(v):\n    w = v + {i}\n    return w\n\n\n" for i in range(40))
+        + "def contact(name):\n    x = name.strip()\n    return x\n"
+    )
+    at = typing_at(make_engine(root, "qwen2.5-coder"))
+    line = 50 + 11 + 40 * 5 + 3  # `return x` in contact()
+    ctx = at("app/pages.py", line, "    ")
+    assert ctx.trigger == "statement"
+    assert "x = name.strip()" in ctx.prompt.split("<|fim_suffix|>")[0][-40:]
+    render = [s for s in ctx.snippets if s.path == "app/util.py" and s.source != "repo_map"]
+    assert any(s.start_line <= 6 <= s.end_line for s in render)  # def render_template
