@@ -13,14 +13,13 @@ tree once comments and docstrings are set aside. When the model changed anything
 
 from __future__ import annotations
 
-import os
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..backends.base import CancelToken, ChatMessage, GenerationParams
+from ..completion.engine import resolve_position
 from ..errors import RepolensError, UsageError
 from ..indexer import Definition, LanguageSpec, language_for_path
 from ..indexer.build import facts_for_text
@@ -73,21 +72,9 @@ class CodeRange:
     language: str  # tree-sitter language name, or "text"
 
 
-def _relative(root: Path, path: str) -> str:
-    candidate = Path(path)
-    full = candidate if candidate.is_absolute() else root / candidate
-    try:
-        real = full.resolve()
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror or exc}") from None
-    if not real.is_relative_to(root.resolve()):
-        raise UsageError(f"{path}: outside the repository {root}; only its own files can be used")
-    return os.path.relpath(full if not full.is_symlink() else real, root).replace(os.sep, "/")
-
-
 def load_range(ws: Workspace, path: str, start_line: int, end_line: int) -> CodeRange:
     """The range's text: an open editor buffer (index overlay) first, then the file on disk."""
-    rel = _relative(ws.root, path)
+    rel = resolve_position(ws.root, path)
     text: str | None = None
     if ws.index.overlay_facts(rel) is not None:
         text = ws.index.text(rel)

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "CONVENTIONAL_TYPES",
     "CommitStyle",
+    "common_dir",
     "detect_style",
     "infer_scope",
     "infer_type",
@@ -236,11 +237,17 @@ def infer_scope(paths: Sequence[str], style: CommitStyle) -> str | None:
     for scope in style.scopes:
         if all(scope.lower() in parts for parts in components):
             return scope
+    common = [c for c in common_dir(paths).split("/") if c]
+    meaningful = [c for c in common if c.lower() not in ("src", "lib", "pkg", "internal", "app")]
+    return meaningful[-1] if meaningful else None
+
+
+def common_dir(paths: Sequence[str]) -> str:
+    """The folder all ``paths`` share ("" when none)."""
     dirs = [p.split("/")[:-1] for p in paths]
     common: list[str] = []
     for level in zip(*dirs, strict=False):
         if len(set(level)) != 1:
             break
         common.append(level[0])
-    meaningful = [c for c in common if c.lower() not in ("src", "lib", "pkg", "internal", "app")]
-    return meaningful[-1] if meaningful else None
+    return "/".join(common)

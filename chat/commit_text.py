@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from .commit_git import FileChange
 from .commit_style import (
     CommitStyle,
+    common_dir,
     infer_scope,
     infer_type,
     is_doc_path,
@@ -544,16 +545,6 @@ def _names(symbols: Sequence[SymbolChange], room: int) -> str:
     return names[0] if names else ""
 
 
-def _common_dir(paths: Sequence[str]) -> str:
-    dirs = [p.split("/")[:-1] for p in paths]
-    common: list[str] = []
-    for level in zip(*dirs, strict=False):
-        if len(set(level)) != 1:
-            break
-        common.append(level[0])
-    return "/".join(common)
-
-
 def _file_phrase(f: FileChange, symbols: Sequence[SymbolChange], room: int) -> str:
     """What happened to one file, in at most about ``room`` characters."""
     if f.status == "added":
@@ -584,7 +575,7 @@ def _fallback_subject(files: Sequence[FileChange], symbols: Sequence[SymbolChang
     if len(statuses) == 1 and statuses & {"added", "deleted", "renamed"}:
         verb = {"added": "Add", "deleted": "Remove", "renamed": "Rename"}[statuses.pop()]
         subject = f"{verb} {len(files)} files"
-        where = _common_dir([f.path for f in files])
+        where = common_dir([f.path for f in files])
         if where and len(subject) + len(where) + 4 <= SUBJECT_LIMIT:
             subject += f" in {where}"
         return subject
@@ -596,7 +587,7 @@ def _fallback_subject(files: Sequence[FileChange], symbols: Sequence[SymbolChang
     total = sum(f.changed_lines for f in files)
     if primary.changed_lines * 2 < total and not any(s.path == primary.path for s in symbols):
         subject = f"Update {len(files)} files"  # many similar changes: say where
-        where = _common_dir([f.path for f in files])
+        where = common_dir([f.path for f in files])
         if where and len(subject) + len(where) + 4 <= SUBJECT_LIMIT:
             subject += f" in {where}"
         return subject
