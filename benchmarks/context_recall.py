@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import re
 import sys
@@ -35,6 +34,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from bm25 import BM25  # benchmarks/bm25.py: run as a script, this folder is on sys.path
 from repolens.completion.engine import CompletionEngine
 from repolens.completion.templates import TEMPLATES
 from repolens.indexer import RepoIndex
@@ -149,41 +149,6 @@ def make_tasks(index: RepoIndex, max_tasks: int, seed: int) -> list[Task]:
             if len(tasks) >= max_tasks:
                 break
     return tasks
-
-
-class BM25:
-    def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
-        self.docs = [Counter(d) for d in docs]
-        self.lens = [len(d) for d in docs]
-        self.avg = sum(self.lens) / max(len(self.lens), 1)
-        df: Counter[str] = Counter()
-        for d in self.docs:
-            df.update(d.keys())
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.k1, self.b = k1, b
-        self.postings: dict[str, list[int]] = defaultdict(list)
-        for i, d in enumerate(self.docs):
-            for t in d:
-                self.postings[t].append(i)
-
-    def top(self, query: list[str], exclude: set[int]) -> list[int]:
-        scores: dict[int, float] = defaultdict(float)
-        for t in set(query):
-            idf = self.idf.get(t)
-            if idf is None:
-                continue
-            for i in self.postings[t]:
-                if i in exclude:
-                    continue
-                tf = self.docs[i][t]
-                norm = (
-                    tf
-                    * (self.k1 + 1)
-                    / (tf + self.k1 * (1 - self.b + self.b * self.lens[i] / self.avg))
-                )
-                scores[i] += idf * norm
-        return sorted(scores, key=lambda i: -scores[i])
 
 
 def _q(values: list[float], q: float) -> float | None:

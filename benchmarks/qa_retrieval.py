@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import re
 import statistics
@@ -38,6 +37,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from bm25 import BM25  # benchmarks/bm25.py: run as a script, this folder is on sys.path
 from repolens.chat.qa import QAEngine
 
 from repolens.settings import Settings
@@ -111,35 +111,6 @@ def make_needles(ws: Workspace, max_needles: int, seed: int) -> tuple[list[Needl
     rng = random.Random(seed)
     rng.shuffle(unique)
     return unique[:max_needles], dropped
-
-
-class BM25:
-    def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
-        self.docs = [Counter(d) for d in docs]
-        self.lens = [len(d) for d in docs]
-        self.avg = sum(self.lens) / max(len(self.lens), 1)
-        df: Counter[str] = Counter()
-        for d in self.docs:
-            df.update(d.keys())
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.k1, self.b = k1, b
-        self.postings: dict[str, list[int]] = defaultdict(list)
-        for i, d in enumerate(self.docs):
-            for t in d:
-                self.postings[t].append(i)
-
-    def top(self, query: list[str]) -> list[int]:
-        scores: dict[int, float] = defaultdict(float)
-        for t in set(query):
-            idf = self.idf.get(t)
-            if idf is None:
-                continue
-            for i in self.postings[t]:
-                tf = self.docs[i][t]
-                denom = tf + self.k1 * (1 - self.b + self.b * self.lens[i] / self.avg)
-                scores[i] += idf * tf * (self.k1 + 1) / denom
-        return sorted(scores, key=lambda i: -scores[i])
 
 
 def main() -> int:

@@ -29,6 +29,7 @@ from ..types import Snippet
 from .overview import fence_language
 from .packing import PackItem, TokenCounter, pack, render_block
 from .prompts import comments_messages, explain_messages, extract_code, translate_messages
+from .units import definitions_used
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -106,26 +107,7 @@ def _used_definitions(ws: Workspace, rng: CodeRange) -> list[Definition]:
     if rng.language == "text":
         return []
     facts = facts_for_text(rng.path, rng.language, rng.file_text.encode("utf-8", "replace"))
-    uses: list[tuple[int, str]] = []
-    for ref in facts.references:
-        inside = [ln for ln in ref.lines if rng.start_line <= ln <= rng.end_line]
-        if inside:
-            uses.append((min(inside), ref.name))
-    uses.sort()
-    out: list[Definition] = []
-    seen: set[tuple[str, int]] = set()
-    for _, name in uses:
-        resolution = ws.index.resolve(rng.path, name)
-        if resolution.via in ("none", "external") or len(resolution.definitions) > 3:
-            continue
-        for d in resolution.definitions:
-            if d.kind == "module":
-                continue
-            if d.path == rng.path and rng.start_line <= d.start_line <= rng.end_line:
-                continue
-            if (d.path, d.start_line) not in seen:
-                seen.add((d.path, d.start_line))
-                out.append(d)
+    out = definitions_used(ws.index, rng.path, facts.references, rng.start_line, rng.end_line)
     # the definition the range sits in (its signature tells what the range is part of)
     enclosing = [
         d

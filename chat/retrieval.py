@@ -33,7 +33,7 @@ import numpy as np
 
 from ..indexer import ChunkHit, Definition, RepoIndex
 from ..indexer.terms import identifier_parts
-from .units import FUNCTION_KINDS, Unit, UnitMap
+from .units import FUNCTION_KINDS, Unit, UnitMap, definitions_used
 from .vectors import VectorIndex
 
 __all__ = [
@@ -660,28 +660,13 @@ class Retriever:
 
     def uses(self, unit: Unit) -> list[Definition]:
         """Definitions (outside the unit) of the names the unit uses, in order of first use."""
-        refs = []
-        for ref in self.index.file_references(unit.path):
-            inside = [ln for ln in ref.lines if unit.start_line <= ln <= unit.end_line]
-            if inside:
-                refs.append((min(inside), ref.name))
-        refs.sort()
-        out: list[Definition] = []
-        seen: set[tuple[str, int]] = set()
-        for _, name in refs:
-            resolution = self.index.resolve(unit.path, name)
-            if resolution.via in ("none", "external") or len(resolution.definitions) > 3:
-                continue
-            for d in resolution.definitions:
-                if d.kind == "module":
-                    continue
-                if d.path == unit.path and unit.start_line <= d.start_line <= unit.end_line:
-                    continue
-                key = (d.path, d.start_line)
-                if key not in seen:
-                    seen.add(key)
-                    out.append(d)
-        return out
+        return definitions_used(
+            self.index,
+            unit.path,
+            self.index.file_references(unit.path),
+            unit.start_line,
+            unit.end_line,
+        )
 
     def callers(self, unit: Unit) -> list[Unit]:
         """Units elsewhere that use the unit's symbol and resolve it to this unit."""

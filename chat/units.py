@@ -8,11 +8,19 @@ Every retrieval channel (lexical, symbol, semantic, graph) maps its hits to unit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..indexer import ChunkHit, Definition, RepoIndex
+from ..indexer import ChunkHit, Definition, Reference, RepoIndex
 
-__all__ = ["FUNCTION_KINDS", "SMALL_FILE_CHARS", "SMALL_FILE_LINES", "Unit", "UnitMap"]
+__all__ = [
+    "FUNCTION_KINDS",
+    "SMALL_FILE_CHARS",
+    "SMALL_FILE_LINES",
+    "Unit",
+    "UnitMap",
+    "definitions_used",
+]
 
 FUNCTION_KINDS = frozenset({"function", "method"})
 #: a file this small is one unit (imports and neighbours come along for a few tokens more)
@@ -137,3 +145,33 @@ class UnitMap:
 
     def unit_for_definition(self, d: Definition) -> Unit | None:
         return self.unit_at(d.path, d.name_line or d.start_line)
+
+
+def definitions_used(
+    index: RepoIndex, path: str, references: Iterable[Reference], start_line: int, end_line: int
+) -> list[Definition]:
+    """Definitions (outside lines ``start_line``..``end_line`` of ``path``) of the names those
+    lines use, in order of first use; names that resolve nowhere, outside the repository or
+    to more than three places are left out, and so are modules."""
+    uses = []
+    for ref in references:
+        inside = [ln for ln in ref.lines if start_line <= ln <= end_line]
+        if inside:
+            uses.append((min(inside), ref.name))
+    uses.sort()
+    out: list[Definition] = []
+    seen: set[tuple[str, int]] = set()
+    for _, name in uses:
+        resolution = index.resolve(path, name)
+        if resolution.via in ("none", "external") or len(resolution.definitions) > 3:
+            continue
+        for d in resolution.definitions:
+            if d.kind == "module":
+                continue
+            if d.path == path and start_line <= d.start_line <= end_line:
+                continue
+            key = (d.path, d.start_line)
+            if key not in seen:
+                seen.add(key)
+                out.append(d)
+    return out
