@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__
 from ..backends.base import CancelToken, ModelError
 from ..errors import RepolensError
+from ..net import is_loopback as _is_loopback
 from ..settings import user_config_dir
 from ..workspace import Workspace
 
@@ -45,17 +45,12 @@ __all__ = ["ServerConfig", "create_app", "load_or_create_token"]
 
 log = logging.getLogger(__name__)
 
-_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 _CITATION = re.compile(r"(?<![\w/.-])([\w./-]+\.\w+):(\d+)(?:-(\d+))?")
 
 
 def is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    """A bind address or Host-header name that is loopback (``[::1]`` as a Host header has it)."""
+    return _is_loopback(host.strip("[]"))
 
 
 def load_or_create_token(path: Path | None = None) -> str:

@@ -22,7 +22,6 @@ llama-cpp-python ``POST /extras/tokenize``), probed once; a server without any o
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import re
@@ -37,6 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..net import is_loopback
 from ..settings import ModelSettings
 from .base import (
     CancelToken,
@@ -105,16 +105,6 @@ def _split_url(url: str) -> tuple[str, str]:
     if url.endswith("/v1"):
         return url, url[: -len("/v1")]
     return url + "/v1", url
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -377,7 +367,7 @@ class OpenAIModel:
         if settings.api_key:
             self._headers["Authorization"] = f"Bearer {settings.api_key}"
         # A proxy from the environment must not capture a model on this machine.
-        self._trust_env = not _is_loopback(settings.url)
+        self._trust_env = not is_loopback(urlsplit(settings.url).hostname or "")
         self._client = httpx.Client(
             timeout=self._timeout,
             headers=self._headers,

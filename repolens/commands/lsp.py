@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 from typing import Any
 
 from ..errors import UsageError
+from ..net import is_loopback
 
 __all__ = ["parse_address", "register"]
 
@@ -24,15 +24,6 @@ def parse_address(text: str) -> tuple[str, int]:
     if not 0 < number < 65536:
         raise UsageError(f"--tcp {text!r}: the port must be between 1 and 65535")
     return host, number
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def register(sub: Any) -> None:
@@ -64,7 +55,7 @@ def run_lsp(args: argparse.Namespace) -> int:
 
     if args.tcp:
         host, port = parse_address(args.tcp)
-        if not _is_loopback(host) and not args.allow_remote:
+        if not is_loopback(host) and not args.allow_remote:
             raise UsageError(
                 f"--tcp {args.tcp}: {host} is not a loopback address; the server gives whoever "
                 "connects access to your code. Add --allow-remote if you mean it."
