@@ -109,12 +109,20 @@ local function repolens_client(bufnr)
   return nil
 end
 
--- Ask for the suggestion at the cursor and insert all of it (multi-line included).
-function M.complete()
-  local bufnr = vim.api.nvim_get_current_buf()
+-- The buffer's repolens client, or nil after telling the user it is not attached.
+local function attached_client(bufnr)
   local client = repolens_client(bufnr)
   if not client then
     vim.notify('repolens: not attached to this buffer', vim.log.levels.WARN)
+  end
+  return client
+end
+
+-- Ask for the suggestion at the cursor and insert all of it (multi-line included).
+function M.complete()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = attached_client(bufnr)
+  if not client then
     return
   end
   local params = vim.lsp.util.make_position_params()
@@ -135,9 +143,8 @@ end
 
 -- :RepolensStatus: the index and model of the current buffer's repository.
 function M.status()
-  local client = repolens_client(vim.api.nvim_get_current_buf())
+  local client = attached_client(vim.api.nvim_get_current_buf())
   if not client then
-    vim.notify('repolens: not attached to this buffer', vim.log.levels.WARN)
     return
   end
   client.request('workspace/executeCommand', { command = 'repolens.status', arguments = {} },
@@ -161,9 +168,8 @@ end
 -- The last answer (or error) is kept in M.last = { kind, result | error, buf } for scripts.
 local function run_command(command, kind, arguments, done, what)
   local bufnr = vim.api.nvim_get_current_buf()
-  local client = repolens_client(bufnr)
+  local client = attached_client(bufnr)
   if not client then
-    vim.notify('repolens: not attached to this buffer', vim.log.levels.WARN)
     return
   end
   if next(arguments) == nil then
