@@ -584,19 +584,11 @@ class Retriever:
         t1 = time.perf_counter()
         times["lexical"] = (t1 - t0) * 1000
         if "symbol" in channels:
-            found = [(d, s * prior(d.path, d.kind)) for d, s in self.symbols.search(question)]
-            found.sort(key=lambda pair: -pair[1])
-            lists["symbol"] = [
-                u for d, _ in found if (u := self.units.unit_for_definition(d)) is not None
-            ]
+            lists["symbol"] = self._units_by_prior(self.symbols.search(question), prior)
         t_doc = time.perf_counter()
         times["symbol"] = (t_doc - t1) * 1000
         if "doc" in channels:
-            found = [(d, s * prior(d.path, d.kind)) for d, s in self.docs.search(question)]
-            found.sort(key=lambda pair: -pair[1])
-            lists["doc"] = [
-                u for d, _ in found if (u := self.units.unit_for_definition(d)) is not None
-            ]
+            lists["doc"] = self._units_by_prior(self.docs.search(question), prior)
         t2 = time.perf_counter()
         times["doc"] = (t2 - t_doc) * 1000
         if "semantic" in channels and self.vectors is not None and self.vectors.count:
@@ -657,6 +649,14 @@ class Retriever:
                 )
         for caller in self.callers(unit)[:4]:
             self._offer(candidates, caller, cand.score * self.weights.caller, "caller", unit)
+
+    def _units_by_prior(
+        self, found: list[tuple[Definition, float]], prior: PathPrior
+    ) -> list[Unit]:
+        """The units of searched definitions, by search score times the path prior."""
+        scored = [(d, score * prior(d.path, d.kind)) for d, score in found]
+        scored.sort(key=lambda pair: -pair[1])
+        return [u for d, _ in scored if (u := self.units.unit_for_definition(d)) is not None]
 
     def uses(self, unit: Unit) -> list[Definition]:
         """Definitions (outside the unit) of the names the unit uses, in order of first use."""
