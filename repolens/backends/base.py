@@ -7,11 +7,12 @@ llama.cpp model, an OpenAI-compatible server) are chosen by configuration in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..errors import RepolensError
 
@@ -20,10 +21,12 @@ __all__ = [
     "ChatMessage",
     "GenerationParams",
     "Model",
+    "ModelCrashed",
     "ModelError",
     "ModelInfo",
     "ModelUnavailable",
     "Tokenizer",
+    "stream_in_thread",
 ]
 
 
@@ -35,7 +38,24 @@ class ModelError(RepolensError):
 
 
 class ModelUnavailable(ModelError):
-    """The model cannot be reached or loaded; the message says what to check."""
+    """The model cannot be reached or loaded; the message says what to check.
+
+    ``retry_after`` (seconds), when set, is when trying again makes sense: a local model
+    process that is restarting after a crash says so.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelCrashed(ModelError):
+    """The model process died (a native crash, an OOM kill) while answering this request.
+
+    Only this request is lost: the process is restarted (with safer settings after a CPU
+    fault), so the next request normally works. The message says what happened and what
+    repolens does about it.
+    """
 
 
 class CancelToken:
@@ -166,3 +186,54 @@ class Model(Protocol):
     ) -> AsyncIterator[str]: ...
 
     def close(self) -> None: ...
+
+
+async def stream_in_thread(
+    start: Callable[[CancelToken], Iterator[str]], cancel: CancelToken | None
+) -> AsyncIterator[str]:
+    """Run a blocking generation in a worker thread and stream its pieces to the event loop.
+
+    Closing this iterator or cancelling the task that awaits it cancels the generation (the
+    worker's token is set, which aborts the blocking call the backend registered with
+    :meth:`CancelToken.on_cancel`: llama.cpp's evaluation, a socket read).
+    """
+    loop = asyncio.get_running_loop()
+    inner = CancelToken()
+    unlink = cancel.on_cancel(inner.cancel) if cancel is not None else (lambda: None)
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def put(item: tuple[str, Any]) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the event loop is gone: nobody is listening
+            inner.cancel()
+
+    def work() -> None:
+        pieces: Iterator[str] | None = None
+        try:
+            pieces = start(inner)
+            for piece in pieces:
+                if inner.cancelled:
+                    break
+                put(("piece", piece))
+            put(("end", None))
+        except BaseException as exc:
+            put(("error", exc))
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # releases the model (lock, connection) at once, not when collected
+
+    threading.Thread(target=work, name="repolens-generate", daemon=True).start()
+    try:
+        while True:
+            kind, value = await queue.get()
+            if kind == "piece":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+    finally:
+        inner.cancel()
+        unlink()

