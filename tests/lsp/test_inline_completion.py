@@ -14,7 +14,8 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
 from repolens.backends import GenerationParams
-from repolens.backends.embedded import EmbeddedModel, bundled_gguf
+from repolens.backends.embedded import bundled_gguf
+from repolens.backends.model_process import ProcessModel
 from repolens.settings import ModelSettings
 from tests.conftest import require_tool
 
@@ -68,7 +69,7 @@ async def test_inline_completion_comes_from_the_embedded_model(
         {"uri": doc_uri, "position": {"line": position.line, "character": position.character}},
     )
     assert context["prefix"].endswith("return welcome(")
-    model = EmbeddedModel(ModelSettings(context_window=2048, threads=1))
+    model = ProcessModel(ModelSettings(context_window=2048, threads=1))  # the server's too
     raw = "".join(model.complete(context["prompt"], GenerationParams(max_tokens=8, temperature=0)))
     assert item.insert_text.strip() in raw, (item.insert_text, raw)
 
