@@ -1,4 +1,4 @@
-"""``repolens model serve`` and ``repolens model status``.
+"""``repolens model serve|status|stop|restart``.
 
 ``serve`` starts a model server on this machine, bound to 127.0.0.1, with the flags repolens
 needs, and says how to point repolens at it:
@@ -59,16 +59,21 @@ def llama_cpp_server_command(
     api_key: str | None = None,
     extra: Sequence[str] = (),
     python: str | None = None,
+    cpu_mode: str | None = None,
 ) -> list[str]:
     """``python -m llama_cpp.server`` on ``gguf``, listening on 127.0.0.1 only.
 
     The model is served under its file name (``--model_alias``), which is what
-    ``GET /v1/models`` reports and what FIM template detection sees.
+    ``GET /v1/models`` reports and what FIM template detection sees. With ``cpu_mode`` (a rung
+    of :data:`repolens.backends.cpu_modes.LADDER`) the server runs through
+    :mod:`repolens.backends.llama_server`, which applies it (extra buffer types off, ...).
     """
-    cmd = [
-        python or sys.executable,
-        "-m",
-        "llama_cpp.server",
+    from ..backends.cpu_modes import mode_named
+
+    mode = mode_named(cpu_mode) if cpu_mode else None
+    if mode is not None and mode.max_threads is not None:
+        threads = min(threads or mode.max_threads, mode.max_threads)
+    server = [
         "--model",
         str(gguf),
         "--model_alias",
@@ -81,10 +86,17 @@ def llama_cpp_server_command(
         str(n_ctx),
     ]
     if threads:  # prompt evaluation too (its own default is every core)
-        cmd += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
+        server += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
+    if mode is not None and not mode.mmap:
+        server += ["--use_mmap", "false"]
+    if mode is not None and mode.n_batch is not None:
+        server += ["--n_batch", str(mode.n_batch), "--n_ubatch", str(mode.n_batch)]
     if api_key:
-        cmd += ["--api_key", api_key]
-    return cmd + list(extra)
+        server += ["--api_key", api_key]
+    launcher = ["-m", "llama_cpp.server"]
+    if mode is not None and mode.name != "fast":
+        launcher = ["-m", "repolens.backends.llama_server", "--cpu-mode", mode.name, "--"]
+    return [python or sys.executable, *launcher, *server, *extra]
 
 
 def yarn_rope_scaling(
@@ -184,6 +196,13 @@ def register(sub: Any) -> None:
     )
     serve.add_argument("--threads", type=int, default=None, help="llama.cpp: CPU threads")
     serve.add_argument(
+        "--cpu-mode",
+        choices=["auto", "fast", "safe", "minimal"],
+        default="auto",
+        help="llama.cpp: CPU settings (auto: the fastest that does not crash on this CPU, "
+        "probed once and remembered; safe: extra buffer types off)",
+    )
+    serve.add_argument(
         "--model",
         default=None,
         help=f"vllm: Hugging Face model id or path (default: model.model, else "
@@ -228,6 +247,30 @@ def register(sub: Any) -> None:
     status.add_argument("--json", action="store_true", help="print a JSON object")
     add_repo_argument(status)
     status.set_defaults(func=run_status)
+
+    stop = actions.add_parser(
+        "stop",
+        help="stop the local model process (frees its memory)",
+        description="Stop the local model process of the configured model, or with --all every "
+        "one of yours. The next request that needs the model starts it again.",
+    )
+    stop.add_argument("--all", action="store_true", help="every model process of this user")
+    add_repo_argument(stop)
+    stop.set_defaults(func=run_stop)
+
+    restart = actions.add_parser(
+        "restart",
+        help="restart the local model process (clears a given-up state)",
+        description="Stop the local model process of the configured model, forget that it gave "
+        "up (after repeated crashes), start it again and wait until it answers. --reprobe also "
+        "forgets which CPU modes crashed on this machine, so the fastest is tried again.",
+    )
+    restart.add_argument(
+        "--reprobe", action="store_true", help="forget the CPU-mode probe results as well"
+    )
+    restart.add_argument("--json", action="store_true", help="print a JSON object")
+    add_repo_argument(restart)
+    restart.set_defaults(func=run_restart)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -286,27 +329,32 @@ def _serve_llama_cpp(args: argparse.Namespace, settings: Any) -> int:
     except ModelError as exc:
         raise RepolensError(str(exc)) from None
     port = args.port or LLAMA_CPP_PORT
-    cmd = llama_cpp_server_command(
-        gguf,
-        port=port,
-        n_ctx=n_ctx,
-        threads=args.threads or model_settings.threads,
-        api_key=args.api_key,
-        extra=args.extra,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    if args.print_only:
-        print(shlex.join(cmd))
-        return 0
+    threads = args.threads or model_settings.threads
     missing = [
         m
         for m in ("llama_cpp", "uvicorn", "sse_starlette", "starlette_context")
         if importlib.util.find_spec(m) is None
     ]
-    if missing:
+    if missing and not args.print_only:
         raise RepolensError(
             f"llama.cpp's server needs {', '.join(missing)}: pip install 'llama-cpp-python[server]'"
         )
+    cpu_mode = args.cpu_mode
+    if cpu_mode == "auto" and not args.print_only:
+        cpu_mode = _probe_mode(gguf, n_ctx, threads, model_settings)
+    cmd = llama_cpp_server_command(
+        gguf,
+        port=port,
+        n_ctx=n_ctx,
+        threads=threads,
+        api_key=args.api_key,
+        extra=args.extra,
+        cpu_mode=None if cpu_mode == "auto" else cpu_mode,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    if args.print_only:
+        print(shlex.join(cmd))
+        return 0
     _say(
         f"starting llama.cpp's OpenAI-compatible server for {gguf.name} on {url} "
         f"(n_ctx {n_ctx}); Ctrl-C stops it"
@@ -314,6 +362,30 @@ def _serve_llama_cpp(args: argparse.Namespace, settings: Any) -> int:
     _say(_pointing_hint(url, n_ctx, args.api_key))
     _say(f"$ {shlex.join(cmd)}")
     return _exec(cmd)
+
+
+def _probe_mode(gguf: Path, n_ctx: int, threads: int | None, model_settings: Any) -> str:
+    """The CPU mode llama.cpp's server should run in here (probed once, then remembered)."""
+    from ..backends import ModelError
+    from ..backends.embedded import default_threads
+    from ..backends.model_process import ProcessSpec, probe_cache_dir
+    from ..backends.model_process.probe import choose_mode
+
+    spec = ProcessSpec(
+        gguf=str(gguf),
+        n_ctx=min(n_ctx, 2048),  # the probe needs no long context
+        threads=threads or default_threads(model_settings),
+        cpu_mode=model_settings.cpu_mode,
+        idle_unload_s=0,
+        cache_dir=str(probe_cache_dir()),
+    )
+    try:
+        mode, notes = choose_mode(spec)
+    except ModelError as exc:
+        raise RepolensError(str(exc)) from None
+    for note in notes:
+        _say(f"CPU mode {note}")
+    return mode.name
 
 
 def _serve_vllm(args: argparse.Namespace, configured_model: str | None) -> int:
@@ -375,9 +447,106 @@ def run_status(args: argparse.Namespace) -> int:
     tokenizer = status.details.get("tokenizer")
     if tokenizer:
         rows.append(("tokenizer", str(tokenizer)))
+    process = status.details.get("process")
+    if isinstance(process, dict):
+        rows.extend(process_rows(process))
     rows.append(("status", status.message))
     for label, value in rows:
         print(f"{label:<15} {value}")
     if not status.answers:
         _say(status.message)
     return 0 if status.answers else 1
+
+
+def process_rows(process: dict[str, Any]) -> list[tuple[str, str]]:
+    """``repolens model status`` lines about the local model process (also used by doctor)."""
+    from ..backends.model_process import describe_crash
+
+    worker = process.get("worker") or {}
+    state = str(process.get("state"))
+    if worker:
+        rss = worker.get("rss_bytes")
+        memory = f", {rss / 2**20:.0f} MB" if isinstance(rss, int) else ""
+        clients = worker.get("clients") or []
+        state += (
+            f": pid {worker.get('pid')}, {worker.get('mode')} mode{memory}, "
+            f"{worker.get('requests')} requests from {len(clients)} processes, unloads after "
+            f"{worker.get('idle_unload_s'):g} s idle"
+        )
+    elif process.get("message"):
+        state += f": {process['message']}"
+    rows = [("model process", state)]
+    crash = describe_crash(process)
+    if crash:
+        rows.append(("last crash", crash))
+    if process.get("fix"):
+        rows.append(("fix", str(process["fix"])))
+    probe = process.get("probe") or {}
+    if probe:
+        parts = []
+        for mode, result in probe.items():
+            parts.append(f"{mode} {'works' if result.get('ok') else result.get('signal', 'fails')}")
+        rows.append(("cpu modes", "; ".join(parts) + " (on this llama.cpp build and CPU)"))
+    rows.append(("process log", str(process.get("log"))))
+    return rows
+
+
+def _process_model(args: argparse.Namespace) -> Any:
+    from ..backends import ModelError, open_model
+    from ..backends.model_process import ProcessModel
+
+    repo = find_repo_root(args.repo or Path("."))
+    settings = settings_for(repo)
+    if settings.model.backend != "embedded":
+        raise RepolensError(
+            f"model.backend is {settings.model.backend}: there is no local model process to "
+            "manage (your server manages its own)"
+        )
+    try:
+        model = open_model(settings.model)
+    except ModelError as exc:
+        raise RepolensError(str(exc)) from None
+    assert isinstance(model, ProcessModel)
+    return model
+
+
+def run_stop(args: argparse.Namespace) -> int:
+    from ..backends.model_process import list_processes, stop_process
+
+    if args.all:
+        records = list_processes()
+    else:
+        model = _process_model(args)
+        records = [r for r in list_processes(model.paths.directory) if r["key"] == model.spec.key]
+    stopped = [r for r in records if stop_process(r)]
+    for record in stopped:
+        _say(f"stopped the model process for {Path(record['spec']['gguf']).name}")
+    if not stopped:
+        _say("no model process was running")
+    return 0
+
+
+def run_restart(args: argparse.Namespace) -> int:
+    from ..backends import GenerationParams, ModelError
+    from ..backends.model_process import stop_process
+    from ..backends.model_process.probe import ProbeRecord
+    from ..backends.model_process.runtime import read_json
+
+    model = _process_model(args)
+    record = read_json(model.paths.state)
+    if record:
+        stop_process(record)
+        model.paths.state.unlink(missing_ok=True)  # forget a given-up state
+    if args.reprobe:
+        ProbeRecord(Path(model.spec.cache_dir)).forget()
+    try:
+        "".join(model.complete("Hello", GenerationParams(max_tokens=1)))
+    except ModelError as exc:
+        raise RepolensError(f"the model process did not come back: {exc}") from None
+    status = model.process_status()
+    if args.json:
+        print_json(status)
+    else:
+        for label, value in process_rows(status):
+            print(f"{label:<15} {value}")
+    return 0
