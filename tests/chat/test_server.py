@@ -8,10 +8,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -19,7 +21,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from repolens.backends.model_process import ProcessModel
+from repolens.settings import ModelSettings
 from tests.conftest import REPO_ROOT, repolens_cli, require_tool
+from tests.processes import wait_generating, wait_ready
 
 BROWSER = REPO_ROOT / "tests" / "browser"
 
@@ -236,3 +241,34 @@ def test_chat_page_in_headless_chromium(served: Served, tmp_path: Path) -> None:
     assert report["viewerTitle"] == f"{path}:{line}"
     assert report["highlighted"]["line"] == int(line)
     assert (shots / "chat-citation.png").stat().st_size > 10_000
+
+
+@pytest.mark.model
+def test_serve_stays_up_when_its_model_process_dies(
+    fixture_repo,
+    private_model_processes: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    env = dict(os.environ, REPOLENS__MODEL__CONTEXT_WINDOW="1024", REPOLENS__MODEL__THREADS="1")
+    s = _serve(fixture_repo("python_app"), env=env)
+    try:
+        model = ProcessModel(ModelSettings(context_window=1024, threads=1))  # serve's model
+        wait_ready(model)
+        body = {"file": "register.py", "line": 7, "column": 10, "budget": 600, "max_tokens": 8}
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(httpx.post, s.url + "/v1/complete", json=body, timeout=120)
+            os.kill(wait_generating(model), signal.SIGSEGV)
+            r = pending.result()
+        assert r.status_code == 503 and "died with SIGSEGV" in r.json()["detail"]
+        # serve is up, and serves what needs no model at once
+        t0 = time.monotonic()
+        assert httpx.get(s.url + "/v1/status", timeout=10).status_code == 200
+        ctx = httpx.post(s.url + "/v1/context", json=body, timeout=30).json()
+        assert ctx["prefix"].endswith("repo.")
+        assert time.monotonic() - t0 < 5
+        # and the next completion comes from the restarted model process
+        r = httpx.post(s.url + "/v1/complete", json=body, timeout=120)
+        assert r.status_code == 200, r.text
+        assert s.proc.poll() is None
+    finally:
+        s.proc.terminate()
+        s.proc.wait(10)
