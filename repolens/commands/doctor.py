@@ -165,8 +165,42 @@ def run(args: argparse.Namespace) -> int:
                 return False, f"{detail}: {choice.warning}", fix
             return True, detail, ""
 
+        def process_check() -> tuple[bool, str, str]:
+            # the local model process: is it up, in which CPU mode, what crashed
+            process = statuses[0].details.get("process") if statuses else None
+            if not isinstance(process, dict):
+                return False, "no record of the local model process", "see `repolens model status`"
+            from .model import process_rows
+
+            detail = "; ".join(f"{label}: {value}" for label, value in process_rows(process))
+            ok = process.get("state") == "ready"
+            fix = str(process.get("fix") or ("" if ok else "repolens model restart"))
+            return ok, detail, fix
+
+        def cpu_check() -> tuple[bool, str, str]:
+            # what the probe found on this llama.cpp build and CPU
+            process = statuses[0].details.get("process") if statuses else None
+            probe = process.get("probe") if isinstance(process, dict) else None
+            if not probe:
+                return True, "not probed yet (the model process probes on its first start)", ""
+            crashed = {m: r for m, r in probe.items() if not r.get("ok")}
+            working = [m for m, r in probe.items() if r.get("ok")]
+            if not crashed:
+                return True, f"{', '.join(working)} mode works on this CPU", ""
+            detail = "; ".join(f"{m} mode crashes ({r.get('signal')})" for m, r in crashed.items())
+            if working:
+                detail += (
+                    f"; {working[0]} mode works and is used. This CPU advertises instructions "
+                    "it traps (often AMX on a VM); the safe mode costs some prompt speed"
+                )
+                return False, detail, "nothing to do; repolens model restart --reprobe retries"
+            return False, detail, "see the model process check"
+
         statuses: list[Any] = []
         checks.append(_check("model", model_check))
+        if settings.model.backend == "embedded":
+            checks.append(_check("model process", process_check))
+            checks.append(_check("cpu modes", cpu_check, required=False))
         checks.append(_check("template", template_check, required=False))
 
     if args.json:

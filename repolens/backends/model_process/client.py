@@ -527,6 +527,14 @@ class ProcessTokenizer:
     def count(self, text: str) -> int:
         return self.count_many([text])[0] if text else 0
 
+    def tokenize(self, text: str) -> list[int]:
+        """The token ids of ``text`` (raises ModelError when the model process cannot say)."""
+        reply = self._model.call({"op": "tokenize", "texts": [text], "ids": True})
+        ids = reply.get("ids")
+        if not isinstance(ids, list) or len(ids) != 1 or not isinstance(ids[0], list):
+            raise ModelError("the model process sent malformed token ids")
+        return [int(i) for i in ids[0]]
+
     def count_many(self, texts: Sequence[str]) -> list[int]:
         texts = list(texts)
         wanted = [i for i, t in enumerate(texts) if t]

@@ -3,7 +3,8 @@
 A client sends one request line; the answer depends on ``op``:
 
 ``tokenize`` ``{"op": "tokenize", "texts": [...]}``
-    -> ``{"t": "counts", "counts": [...]}``. The connection stays open for more requests.
+    -> ``{"t": "counts", "counts": [...]}`` (with ``"ids": true``: ``{"t": "ids", "ids":
+    [[...], ...]}``). The connection stays open for more requests.
 ``status`` / ``ping``
     -> ``{"t": "status", ...}`` / ``{"t": "pong", ...}``. The connection stays open.
 ``complete`` ``{"op": "complete", "prompt": "...", "params": {...}, "wait_s": 30}`` and

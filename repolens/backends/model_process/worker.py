@@ -218,6 +218,8 @@ class Worker:
         texts = request.get("texts")
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             return {"t": "error", "code": "bad_request", "message": "texts must be strings"}
+        if request.get("ids"):  # the tokens themselves (benchmarks compare prompts)
+            return {"t": "ids", "ids": [self.model.tokenizer.tokenize(t) for t in texts]}
         return {"t": "counts", "counts": self.model.tokenizer.count_many(texts)}
 
     def status(self) -> dict[str, Any]:
