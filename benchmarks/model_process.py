@@ -157,9 +157,7 @@ def speed_child(gguf: str | None, mode_name: str) -> dict[str, Any]:
     prompt_rates, decode_rates, tokens = [], [], []
     for _ in range(3):
         got: list[GenerationStats] = []
-        "".join(
-            model.complete(_prompt(500), GenerationParams(max_tokens=64), on_stats=got.append)
-        )
+        "".join(model.complete(_prompt(500), GenerationParams(max_tokens=64), on_stats=got.append))
         stats = got[0]
         prompt_rates.append(stats.prompt_eval_tokens / (stats.prompt_eval_ms / 1000))
         decode_rates.append(stats.eval_tokens / max(stats.eval_ms / 1000, 1e-9))
