@@ -11,7 +11,9 @@ Default GGUF: the bundled SmolLM2-135M. Everything runs in a private runtime dir
    mode the probe chose. Both answer the same fully cached prompt with ``max_tokens=1``,
    alternately, ``--n`` times: per-request p50/p95 of each and of the paired difference (the
    hop). Also the bare round trip (``ping``), a one-text token count against the in-process
-   tokenizer, and a 32-token stream (per-token framing). Target: the hop <= 2 ms at p50.
+   tokenizer, and a 32-token stream (per-token framing). Target: the hop <= 2 ms at p50. With
+   ``--with-server``, the same request against ``llama_cpp.server`` on loopback (the existing
+   server that could have been the model process).
 2. **Speed per CPU mode** (``speed``): each rung of the ladder in a child process of its own
    (a crash there costs nothing): prompt evaluation and generation tokens/s from llama.cpp's
    own counters, median of 3 runs of a fresh ~500-token prompt and 64 new tokens. A mode that
@@ -78,7 +80,7 @@ def _prompt(tokens_hint: int) -> str:
 # -- 1. the hop -------------------------------------------------------------------------------
 
 
-def bench_ipc(gguf: str | None, n: int) -> dict[str, Any]:
+def bench_ipc(gguf: str | None, n: int, with_server: bool = False) -> dict[str, Any]:
     from repolens.backends import GenerationParams
     from repolens.backends.cpu_modes import mode_named
     from repolens.backends.embedded import EmbeddedModel
@@ -128,7 +130,9 @@ def bench_ipc(gguf: str | None, n: int) -> dict[str, Any]:
         stream_local.append(t1 - t0)
         stream_remote.append(t2 - t1)
     stats = remote.last_stats
+    server = _server_figures(gguf, mode, prompt, n) if with_server else None
     return {
+        "llama_cpp_server_complete_1_token": server,
         "mode": mode,
         "requests": n,
         "complete_1_token_in_process": _ms(in_process),
@@ -142,6 +146,50 @@ def bench_ipc(gguf: str | None, n: int) -> dict[str, Any]:
         "stream_pieces": [len(pieces_local), len(pieces_remote)],
         "prompt_tokens_evaluated_per_request": stats.prompt_eval_tokens if stats else None,
     }
+
+
+def _server_figures(gguf: str | None, mode: str, prompt: str, n: int) -> dict[str, float]:
+    """The same request against ``llama_cpp.server`` (the existing server that could have
+    been the model process), through repolens's OpenAI-compatible client."""
+    import socket as _socket
+
+    import httpx
+
+    from repolens.backends import GenerationParams
+    from repolens.backends.embedded import bundled_gguf
+    from repolens.backends.openai_http import OpenAIModel
+    from repolens.commands.model import llama_cpp_server_command
+
+    with _socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    path = gguf or str(bundled_gguf())
+    cmd = llama_cpp_server_command(path, port=port, n_ctx=N_CTX, threads=1, cpu_mode=mode)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("llama_cpp.server did not start")
+            time.sleep(0.2)
+        model = OpenAIModel(_settings(None, backend="openai", url=url))
+        one = GenerationParams(max_tokens=1)
+        "".join(model.complete(prompt, one))
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            "".join(model.complete(prompt, one))
+            times.append(time.perf_counter() - t0)
+        return _ms(times)
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 # -- 2. speed per CPU mode --------------------------------------------------------------------
@@ -288,6 +336,11 @@ def main() -> int:
     ap.add_argument("--gguf", default=None, help="default: the bundled SmolLM2")
     ap.add_argument("--n", type=int, default=60, help="requests per IPC figure")
     ap.add_argument("--only", choices=["ipc", "speed", "memory"], action="append")
+    ap.add_argument(
+        "--with-server",
+        action="store_true",
+        help="ipc: also time the same request against llama_cpp.server on loopback",
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--speed-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -303,7 +356,7 @@ def main() -> int:
     results: dict[str, Any] = {"gguf": args.gguf or "bundled SmolLM2-135M"}
     try:
         if "ipc" in parts:
-            results["ipc"] = bench_ipc(args.gguf, args.n)
+            results["ipc"] = bench_ipc(args.gguf, args.n, args.with_server)
         if "speed" in parts:
             results["speed"] = bench_speed(args.gguf)
         if "memory" in parts:
@@ -332,6 +385,12 @@ def main() -> int:
             ("stream 32 tokens, via process ", "stream_32_model_process"),
         ]:
             print(f"  {label} p50 {r[key]['p50_ms']:8.3f} ms   p95 {r[key]['p95_ms']:8.3f} ms")
+        server = r.get("llama_cpp_server_complete_1_token")
+        if server:
+            print(
+                f"  complete, 1 token, llama_cpp.server p50 {server['p50_ms']:8.3f} ms   "
+                f"p95 {server['p95_ms']:8.3f} ms (HTTP + SSE on loopback)"
+            )
         print("  target: the hop <= 2 ms at p50")
     if "speed" in results:
         print("\nspeed per CPU mode (llama.cpp counters, median of 3; 1 thread)")
