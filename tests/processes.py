@@ -33,8 +33,21 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def _supervised_from(pid: int) -> str | None:
+    """The runtime dir of the supervisor that started worker ``pid``."""
+    try:
+        parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        cmdline = Path(f"/proc/{parent}/cmdline").read_bytes().split(b"\0")
+    except (OSError, IndexError):
+        return None
+    if b"--runtime-dir" not in cmdline:
+        return None
+    return cmdline[cmdline.index(b"--runtime-dir") + 1].decode()
+
+
 def workers_of(m: ProcessModel) -> list[int]:
-    """Pids of live worker processes that load ``m``'s model (a probe's excepted)."""
+    """Pids of live worker processes that load ``m``'s model for ``m``'s runtime dir (other
+    tests' model processes of the same GGUF excepted, and probes)."""
     out = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -46,8 +59,14 @@ def workers_of(m: ProcessModel) -> list[int]:
         if b"repolens.backends.model_process.worker" not in cmdline or b"--probe" in cmdline:
             continue
         spec = json.loads(cmdline[cmdline.index(b"--spec") + 1])
-        if spec["gguf"] == m.spec.gguf and spec["n_ctx"] == m.spec.n_ctx and alive(int(proc.name)):
-            out.append(int(proc.name))
+        pid = int(proc.name)
+        if (
+            spec["gguf"] == m.spec.gguf
+            and spec["n_ctx"] == m.spec.n_ctx
+            and alive(pid)
+            and _supervised_from(pid) == str(m.paths.directory)
+        ):
+            out.append(pid)
     return out
 
 
