@@ -145,11 +145,8 @@ async def suggest(
             log.debug("completion for %s superseded by a newer request", uri)
             return None
         raise
-    except ModelCrashed as exc:  # the model process died answering: it is restarting
-        ls.model_crashed(folder, exc)
-        return None
-    except ModelUnavailable as exc:  # down or not loadable: one message, then a pause
-        ls.model_trouble(folder, exc)
+    except (ModelCrashed, ModelUnavailable) as exc:  # down, not loadable, or died answering
+        ls.model_trouble(folder, exc)  # one message; a pause unless it is restarting at once
         return None
     except ModelError as exc:  # this answer failed (busy, timed out, a bad response)
         log.warning("no completion at %s:%d: %s", rel, position.line + 1, exc)

@@ -49,6 +49,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
+from ..backends.base import ModelCrashed
 from .pacing import DocumentPacer
 from .positions import UTF16, preferred_encoding
 
@@ -437,33 +438,29 @@ class RepolensServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
     def model_trouble(self, folder: Folder, exc: BaseException) -> None:
-        """The model failed: tell the user once, pause attempts for a while (as long as a
-        restarting model process says, else :data:`MODEL_RETRY_SECONDS`)."""
+        """The model failed: tell the user once per outage. Attempts pause for a while (as long
+        as a restarting model process says, else :data:`MODEL_RETRY_SECONDS`), except after a
+        model process died answering (:class:`ModelCrashed`): it is restarted at once."""
+        crashed = isinstance(exc, ModelCrashed)
         retry_after = getattr(exc, "retry_after", None)
         pause = MODEL_RETRY_SECONDS if retry_after is None else min(retry_after, 60.0)
-        folder.model_retry_at = time.monotonic() + pause
-        if folder.model_problem is None:
-            folder.model_problem = str(exc)
-            self.show(
-                f"repolens: the model is unavailable ({exc}). Completions for {folder.name} "
-                "are empty until it answers; check the model settings (repolens model status).",
-                types.MessageType.Error,
-            )
-        else:
+        folder.model_retry_at = time.monotonic() + (0.0 if crashed else pause)
+        if folder.model_problem is not None:
             log.info("model still unavailable: %s", exc)
-
-    def model_crashed(self, folder: Folder, exc: BaseException) -> None:
-        """The model process died during a request: tell the user once; no pause, because it
-        is restarted at once (a restart that backs off answers with a retry time instead)."""
-        if folder.model_problem is None:
-            folder.model_problem = str(exc)
+            return
+        folder.model_problem = str(exc)
+        if crashed:
             self.show(
                 f"repolens: {exc}. Completions for {folder.name} resume as soon as it is back; "
                 "indexing, context and commands keep working (repolens model status).",
                 types.MessageType.Warning,
             )
         else:
-            log.warning("%s", exc)
+            self.show(
+                f"repolens: the model is unavailable ({exc}). Completions for {folder.name} "
+                "are empty until it answers; check the model settings (repolens model status).",
+                types.MessageType.Error,
+            )
 
     def model_paused(self, folder: Folder) -> bool:
         return folder.model_problem is not None and time.monotonic() < folder.model_retry_at

@@ -25,6 +25,7 @@ __all__ = [
     "ModelError",
     "ModelInfo",
     "ModelUnavailable",
+    "StreamsInThreads",
     "Tokenizer",
     "stream_in_thread",
 ]
@@ -237,3 +238,34 @@ async def stream_in_thread(
     finally:
         inner.cancel()
         unlink()
+
+
+class StreamsInThreads:
+    """``acomplete``/``achat`` for a backend whose ``complete``/``chat`` block: the one async
+    path is the blocking one run in a worker thread (:func:`stream_in_thread`)."""
+
+    def complete(
+        self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
+    ) -> Iterator[str]:
+        raise NotImplementedError
+
+    def chat(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[str]:
+        raise NotImplementedError
+
+    def acomplete(
+        self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
+    ) -> AsyncIterator[str]:
+        return stream_in_thread(lambda token: self.complete(prompt, params, token), cancel)
+
+    def achat(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        cancel: CancelToken | None = None,
+    ) -> AsyncIterator[str]:
+        return stream_in_thread(lambda token: self.chat(messages, params, token), cancel)

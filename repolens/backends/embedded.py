@@ -32,7 +32,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from .base import (
     ModelError,
     ModelInfo,
     ModelUnavailable,
-    stream_in_thread,
+    StreamsInThreads,
 )
 from .cpu_modes import LADDER, CpuMode, apply
 
@@ -286,7 +286,7 @@ def default_threads(settings: ModelSettings) -> int:
     return settings.threads or max(1, (os.cpu_count() or 2) // 2)
 
 
-class EmbeddedModel:
+class EmbeddedModel(StreamsInThreads):
     """A GGUF model in this process; implements :class:`repolens.backends.Model`.
 
     ``mode`` is the CPU mode to load with (:mod:`repolens.backends.cpu_modes`; default:
@@ -377,19 +377,6 @@ class EmbeddedModel:
             wait_s,
             on_stats,
         )
-
-    def acomplete(
-        self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
-    ) -> AsyncIterator[str]:
-        return stream_in_thread(lambda token: self.complete(prompt, params, token), cancel)
-
-    def achat(
-        self,
-        messages: Sequence[ChatMessage],
-        params: GenerationParams,
-        cancel: CancelToken | None = None,
-    ) -> AsyncIterator[str]:
-        return stream_in_thread(lambda token: self.chat(messages, params, token), cancel)
 
     def close(self) -> None:
         """Nothing to do: the loaded model is shared process-wide (see :func:`unload_all`)."""

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from ..base import (
     ModelError,
     ModelInfo,
     ModelUnavailable,
-    stream_in_thread,
+    StreamsInThreads,
 )
 from ..embedded import (
     GenerationStats,
@@ -99,7 +99,7 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-class ProcessModel:
+class ProcessModel(StreamsInThreads):
     """A GGUF served by this user's shared local model process; implements ``Model``."""
 
     def __init__(self, settings: ModelSettings, *, directory: Path | None = None) -> None:
@@ -167,19 +167,6 @@ class ProcessModel:
     ) -> Iterator[str]:
         payload = [{"role": m.role, "content": m.content} for m in messages]
         return self._stream({"op": "chat", "messages": payload, **self._common(params)}, cancel)
-
-    def acomplete(
-        self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
-    ) -> AsyncIterator[str]:
-        return stream_in_thread(lambda token: self.complete(prompt, params, token), cancel)
-
-    def achat(
-        self,
-        messages: Sequence[ChatMessage],
-        params: GenerationParams,
-        cancel: CancelToken | None = None,
-    ) -> AsyncIterator[str]:
-        return stream_in_thread(lambda token: self.chat(messages, params, token), cancel)
 
     def close(self) -> None:
         """Drop the pooled connection; the model process itself stays for the others."""
