@@ -93,7 +93,7 @@ def wait_generating(m: ProcessModel, timeout: float = 60) -> int:
     deadline = time.monotonic() + timeout
     while True:
         worker = m.process_status().get("worker") or {}
-        if worker.get("active", 0) >= 2:  # this status request and a generation
+        if worker.get("generating", 0) >= 1:  # not a token count: those are short
             return int(worker["pid"])
         assert time.monotonic() < deadline, "no generation started"
         time.sleep(0.005)

@@ -99,7 +99,9 @@ async def test_the_language_server_survives_its_model_process_dying(
         started = time.monotonic()
         items = items_of(await inline(client, doc, position))
         assert items and items[0].insert_text.strip()
-        assert time.monotonic() - started < 20
+        elapsed = time.monotonic() - started
+        assert elapsed < 20
+        print(f"\n{signame}: the next completion came {elapsed:.2f} s after the crash")
         assert model.process_status()["worker"]["pid"] != pid
         crashes = [m for m in client.messages if "died with" in m.message]
         assert len(crashes) == 1 and crashes[0].type == types.MessageType.Warning

@@ -129,6 +129,7 @@ class Worker:
         self._active = 0
         self._last_activity = time.monotonic()
         self._requests = 0
+        self._generating = 0
         self._clients: set[int] = set()
 
     # -- the accept loop ----------------------------------------------------------------------
@@ -202,7 +203,13 @@ class Worker:
                     elif op == "ping":
                         channel.send({"t": "pong", "pid": os.getpid(), "mode": self.mode.name})
                     elif op in ("complete", "chat"):
-                        self._generate(channel, request)
+                        with self._lock:
+                            self._generating += 1
+                        try:
+                            self._generate(channel, request)
+                        finally:
+                            with self._lock:
+                                self._generating -= 1
                         return
                     else:
                         channel.send(
@@ -226,7 +233,7 @@ class Worker:
         info = self.model.info
         with self._lock:
             clients = sorted(self._clients)
-            active, requests = self._active, self._requests
+            active, requests, generating = self._active, self._requests, self._generating
         return {
             "t": "status",
             "pid": os.getpid(),
@@ -237,7 +244,8 @@ class Worker:
             "n_threads": info.extra.get("n_threads"),
             "rss_bytes": _rss_bytes(),
             "requests": requests,
-            "active": active,
+            "active": active,  # requests being answered, this one included
+            "generating": generating,  # of which generations
             "clients": clients,
             "uptime_s": round(time.monotonic() - self.started, 3),
             "idle_unload_s": self.idle_unload_s,
