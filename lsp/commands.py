@@ -495,6 +495,7 @@ async def status(ls: RepolensServer, args: dict[str, Any]) -> Any:
     folders = []
     for folder in ls.folders:
         info = await ls.run_cpu(_workspace_status, folder)
+        ls.model_recovered(folder, info.get("model", {}).get("process"))
         done, total = folder.index_progress
         info.update(
             uri=folder.uri,

@@ -105,6 +105,7 @@ class Folder:
         self.pending_paths: set[str] = set()
         self.update_task: asyncio.Task[None] | None = None
         self.model_problem: str | None = None
+        self.model_problem_since = 0.0  # wall clock, comparable with the model process record
         self.model_retry_at = 0.0
         self.overrides: dict[str, Any] = {}  # from the client, see configuration.py
         # (uri, 1-based line, 1-based column) of the last completion, for warming caches
@@ -449,6 +450,7 @@ class RepolensServer(LanguageServer):
             log.info("model still unavailable: %s", exc)
             return
         folder.model_problem = str(exc)
+        folder.model_problem_since = time.time()
         if crashed:
             self.show(
                 f"repolens: {exc}. Completions for {folder.name} resume as soon as it is back; "
@@ -464,6 +466,17 @@ class RepolensServer(LanguageServer):
 
     def model_paused(self, folder: Folder) -> bool:
         return folder.model_problem is not None and time.monotonic() < folder.model_retry_at
+
+    def model_recovered(self, folder: Folder, process: dict[str, Any] | None) -> None:
+        """Clear the outage when the local model process's record says it has been ready
+        since (after a crash it is back within seconds, before the next completion)."""
+        if (
+            folder.model_problem is not None
+            and process
+            and process.get("state") == "ready"
+            and float(process.get("since") or 0) > folder.model_problem_since
+        ):
+            self.model_answered(folder)
 
     def model_answered(self, folder: Folder) -> None:
         if folder.model_problem is not None:
