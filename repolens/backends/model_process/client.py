@@ -13,6 +13,7 @@ retrieval and every command that needs no generation keep working.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -257,8 +258,6 @@ class ProcessModel(StreamsInThreads):
         )
 
     def _start_supervisor(self) -> None:
-        import json
-
         log_path = self.paths.log
         with contextlib.suppress(OSError):
             if log_path.stat().st_size > 2 << 20:

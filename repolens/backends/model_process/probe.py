@@ -15,6 +15,7 @@ libraries' sizes and mtimes; the CPU's architecture, model name and feature flag
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -100,8 +101,13 @@ def build_fingerprint() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+@functools.cache
 def cpu_fingerprint() -> str:
-    """Architecture, CPU model and feature flags, hashed (one CPU kind, not one machine)."""
+    """Architecture, CPU model and feature flags, hashed (one CPU kind, not one machine).
+
+    Read once per process (the CPU does not change under it; ``/proc/cpuinfo`` is large on
+    big machines and status polls ask often). The build fingerprint is read each time: an
+    upgrade of llama-cpp-python under a running language server must count."""
     parts = [platform.machine(), platform.system()]
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")

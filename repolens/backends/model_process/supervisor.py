@@ -126,7 +126,7 @@ class Supervisor:
             "starts": self.starts,
             "crashes": self.crashes[-20:],
             "spec": self.spec.as_json(),
-            "key": self.spec.key,
+            "key": self.paths.key,  # as bound: the GGUF may be replaced while it runs
             "machine": self.machine,
             "socket": str(self.paths.socket),
             "log": str(self.paths.log),
@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    log.info("serving %s (key %s, machine %s)", spec.gguf, spec.key, supervisor.machine)
+    log.info("serving %s (key %s, machine %s)", spec.gguf, paths.key, supervisor.machine)
     try:
         return supervisor.run()
     except Exception:
