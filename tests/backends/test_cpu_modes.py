@@ -126,3 +126,19 @@ def test_the_wire_frames_json_lines_on_a_real_socket() -> None:
     with pytest.raises(WireError, match="in the middle"):
         b.recv()
     b.close()
+
+
+def test_a_runtime_dir_that_cannot_be_made_says_what_to_set(tmp_path: Path) -> None:
+    from repolens.backends import ModelUnavailable
+    from repolens.backends.model_process import runtime_dir
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ModelUnavailable, match=r"cannot create.*REPOLENS_RUNTIME_DIR"):
+        runtime_dir({"REPOLENS_RUNTIME_DIR": str(blocker / "rt")})
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path)
+    with pytest.raises(ModelUnavailable, match="not a directory"):
+        runtime_dir({"REPOLENS_RUNTIME_DIR": str(link)})
+    made = runtime_dir({"REPOLENS_RUNTIME_DIR": str(tmp_path / "fresh")})
+    assert oct(made.stat().st_mode & 0o777) == "0o700"
