@@ -35,9 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from repolens.chat.commit import CommitMessage, commit_message
-
 from repolens.backends import open_model
+from repolens.chat.commit import CommitMessage, commit_message
 from repolens.settings import load_settings
 
 LARGE_LINES = 20

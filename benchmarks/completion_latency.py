@@ -33,7 +33,6 @@ from pathlib import Path
 from repolens.completion.engine import CompletionEngine
 from repolens.completion.templates import choose_template
 from repolens.indexer import RepoIndex
-
 from repolens.settings import CompletionSettings, ModelSettings
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "repos" / "python_app"

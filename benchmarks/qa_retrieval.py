@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bm25 import BM25  # benchmarks/bm25.py: run as a script, this folder is on sys.path
-from repolens.chat.qa import QAEngine
 
+from repolens.chat.qa import QAEngine
 from repolens.settings import Settings
 from repolens.workspace import Workspace
 

@@ -11,6 +11,15 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+from repolens.backends.base import (
+    CancelToken,
+    ChatMessage,
+    GenerationParams,
+    Model,
+    ModelInfo,
+    Tokenizer,
+)
 from repolens.chat.actions import (
     MangledCodeError,
     add_comments,
@@ -21,15 +30,6 @@ from repolens.chat.actions import (
     translate,
 )
 from repolens.chat.prompts import extract_code
-
-from repolens.backends.base import (
-    CancelToken,
-    ChatMessage,
-    GenerationParams,
-    Model,
-    ModelInfo,
-    Tokenizer,
-)
 from repolens.errors import UsageError
 from repolens.settings import Settings
 from repolens.workspace import Workspace

@@ -22,6 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from repolens.backends.embedded import bundled_gguf
+from repolens.backends.model_process import ProcessModel
 from repolens.chat import commit as commit_module
 from repolens.chat.commit_hook import (
     CHAINED_DIR,
@@ -34,9 +37,6 @@ from repolens.chat.commit_hook import (
     uninstall_hook,
     write_message,
 )
-
-from repolens.backends.embedded import bundled_gguf
-from repolens.backends.model_process import ProcessModel
 from repolens.settings import ModelSettings
 from tests.conftest import repolens_cli, require_tool
 from tests.processes import wait_generating, wait_ready

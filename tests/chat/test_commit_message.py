@@ -17,14 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from repolens.backends.embedded import bundled_gguf
+from repolens.backends.model_process import ProcessModel
 from repolens.chat.commit import CommitMessage, GitError, NothingToDescribe, commit_message
 from repolens.chat.commit_git import open_repo, read_changes
 from repolens.chat.commit_prompt import TEMPLATE_TOKENS, build_prompt
 from repolens.chat.commit_style import CommitStyle, detect_style
 from repolens.chat.commit_symbols import SymbolChange, changed_symbols
-
-from repolens.backends.embedded import bundled_gguf
-from repolens.backends.model_process import ProcessModel
 from repolens.settings import ModelSettings, Settings
 from tests.conftest import git, repolens_cli, require_tool
 

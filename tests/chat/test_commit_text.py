@@ -6,6 +6,7 @@ Several inputs are real answers of the bundled SmolLM2-135M to commit prompts.
 from __future__ import annotations
 
 import pytest
+
 from repolens.chat.commit_git import FileChange
 from repolens.chat.commit_style import CommitStyle, infer_scope, infer_type, split_conventional
 from repolens.chat.commit_symbols import SymbolChange

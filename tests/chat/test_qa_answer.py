@@ -4,9 +4,9 @@ cancellation, the budget a real answer gets, and token counts kept between proce
 from __future__ import annotations
 
 import pytest
-from repolens.chat.qa import QAEngine
 
 from repolens.backends.base import CancelToken
+from repolens.chat.qa import QAEngine
 from repolens.settings import Settings
 
 from .conftest import WorkspaceFactory

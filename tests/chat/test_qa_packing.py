@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from repolens.backends.base import Tokenizer
 from repolens.chat.packing import (
     BOUNDARY_SLACK,
     PackItem,
@@ -18,8 +20,6 @@ from repolens.chat.packing import (
 )
 from repolens.chat.prompts import CHAT_TEMPLATE_RESERVE
 from repolens.chat.qa import QAEngine
-
-from repolens.backends.base import Tokenizer
 from repolens.settings import Settings
 from repolens.types import Snippet
 from repolens.workspace import Workspace

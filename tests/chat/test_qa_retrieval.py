@@ -4,11 +4,11 @@ model's exact tokenizer): what a question finds, why, in which order, within whi
 from __future__ import annotations
 
 import pytest
+
+from repolens.backends.base import Tokenizer
 from repolens.chat.qa import QAContext, QAEngine
 from repolens.chat.retrieval import PathPrior, code_identifiers, path_class, query_terms
 from repolens.chat.units import Unit
-
-from repolens.backends.base import Tokenizer
 
 from .conftest import WorkspaceFactory
 

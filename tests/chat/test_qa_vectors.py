@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+
+from repolens.backends.base import Tokenizer
 from repolens.chat.embeddings import (
     EmbedderUnavailable,
     OnnxEmbedder,
@@ -24,8 +26,6 @@ from repolens.chat.embeddings import (
 )
 from repolens.chat.qa import QAEngine
 from repolens.chat.vectors import VectorIndex
-
-from repolens.backends.base import Tokenizer
 from repolens.settings import EmbeddingSettings
 from tests.conftest import require_tool
 

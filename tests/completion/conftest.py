@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from repolens.completion.engine import CompletionEngine, ContextResult
 from repolens.completion.templates import TEMPLATES
 from repolens.indexer import RepoIndex
-
 from repolens.settings import CompletionSettings
 
 

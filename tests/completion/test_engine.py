@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from repolens.completion.cache import CompletionCache
 
+from repolens.completion.cache import CompletionCache
 from repolens.errors import UsageError
 from tests.completion.conftest import make_engine
 

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from repolens.completion.templates import TEMPLATES, choose_template, detect_template
 
+from repolens.completion.templates import TEMPLATES, choose_template, detect_template
 from repolens.types import Snippet
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from lsprotocol import types
 from pytest_lsp.client import make_test_lsp_client
-from repolens.indexer.languages import all_languages
 
+from repolens.indexer.languages import all_languages
 from tests.conftest import REPO_ROOT
 from tests.lsp.conftest import capabilities, stop_client, uri, wait_indexed
 

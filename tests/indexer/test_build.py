@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+
 from repolens.indexer import RepoIndex, db_path_for
 from repolens.indexer.store import SCHEMA_VERSION
-
 from tests.conftest import git, make_git_repo
 
 

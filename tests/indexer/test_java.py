@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from repolens.indexer import RepoIndex, language_spec
 from repolens.indexer.extract import extract
 from repolens.indexer.model import FileFacts

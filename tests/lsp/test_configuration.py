@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
+
 from repolens.lsp.configuration import to_overrides
 
 from .conftest import (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lsprotocol import types
+
 from repolens.lsp.positions import (
     UTF8,
     UTF16,
