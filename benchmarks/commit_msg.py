@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from repolens.backends import open_model
-from repolens.chat.commit import CommitMessage, commit_message
+from repolens.commit import CommitMessage, commit_message
 from repolens.settings import load_settings
 
 LARGE_LINES = 20

@@ -420,7 +420,7 @@ async def translate(ls: RepolensServer, args: dict[str, Any]) -> Any:
 
 
 async def commit_message(ls: RepolensServer, args: dict[str, Any]) -> Any:
-    make = _feature("repolens.chat.commit", "commit_message", "repolens.commitMessage")
+    make = _feature("repolens.commit", "commit_message", "repolens.commitMessage")
     folder = _folder(ls, args)
     rev_range = args.get("range") or args.get("rev_range")
     if rev_range is not None and (not isinstance(rev_range, str) or ".." not in rev_range):

@@ -92,7 +92,7 @@ def _root(repo: Path | None) -> Path:
 
 def _write(path: Path, text: str) -> None:
     """``text`` into ``path`` atomically, above the comment lines already in it."""
-    from ..chat.commit_hook import merge_message
+    from ..commit.hook import merge_message
 
     try:
         existing = path.read_text("utf-8", errors="replace")
@@ -115,7 +115,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def run_commit_msg(args: argparse.Namespace) -> int:
-    from ..chat.commit import commit_message
+    from ..commit import commit_message
 
     root = _root(args.repo)
     settings = settings_for(root)
@@ -136,7 +136,7 @@ def run_commit_msg(args: argparse.Namespace) -> int:
 
 
 def run_hook_install(args: argparse.Namespace) -> int:
-    from ..chat.commit_hook import install_hook
+    from ..commit.hook import install_hook
 
     result = install_hook(_root(args.repo), timeout_s=args.timeout)
     print(f"repolens: {result.message}")
@@ -144,7 +144,7 @@ def run_hook_install(args: argparse.Namespace) -> int:
 
 
 def run_hook_uninstall(args: argparse.Namespace) -> int:
-    from ..chat.commit_hook import uninstall_hook
+    from ..commit.hook import uninstall_hook
 
     result = uninstall_hook(_root(args.repo))
     print(f"repolens: {result.message}")

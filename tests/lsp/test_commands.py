@@ -167,7 +167,7 @@ async def test_commit_message(client: LanguageClient, make_repo: Callable[[str],
     )
     git(root, "add", "-A")
     await _ready(client, root)
-    if not _has("repolens.chat.commit", "commit_message"):
+    if not _has("repolens.commit", "commit_message"):
         error = await _failure(client, "repolens.commitMessage", {"uri": uri(root)})
         assert error.code == REQUEST_FAILED and "not available yet" in error.message
         return

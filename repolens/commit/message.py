@@ -8,11 +8,11 @@ language server and the HTTP server call::
     print(msg.text)          # subject, blank line, body
     msg.as_json()            # {"subject", "body", "text", "files", "style", "timings_ms", ...}
 
-Steps: read the change with git (:mod:`.commit_git`); find the definitions it adds, removes or
+Steps: read the change with git (:mod:`.git`); find the definitions it adds, removes or
 edits, with signatures before and after, by parsing the old and new blobs with the indexer's
-tree-sitter extraction (:mod:`.commit_symbols`); read the style of the recent subjects
-(:mod:`.commit_style`); fit the prompt into the model's window minus the answer with exact
-token counts (:mod:`.commit_prompt`); ask the model; enforce the shape (:mod:`.commit_text`).
+tree-sitter extraction (:mod:`.symbols`); read the style of the recent subjects
+(:mod:`.style`); fit the prompt into the model's window minus the answer with exact
+token counts (:mod:`.prompt`); ask the model; enforce the shape (:mod:`.text`).
 
 The result is always a message. When the model cannot be reached, fails, is cancelled or says
 nothing usable, the message is built from the change summary alone and
@@ -31,7 +31,7 @@ from typing import Any
 
 from ..backends.base import CancelToken, GenerationParams, Model, ModelError, Tokenizer
 from ..settings import Settings, load_settings
-from .commit_git import (
+from .git import (
     ChangeSet,
     FileChange,
     GitError,
@@ -41,10 +41,10 @@ from .commit_git import (
     read_blob,
     read_changes,
 )
-from .commit_prompt import ECHO_MARKERS, CommitPrompt, build_prompt
-from .commit_style import CommitStyle, detect_style
-from .commit_symbols import SymbolChange, changed_symbols
-from .commit_text import clean_message, fallback_message, is_trivial, looping, summary_body
+from .prompt import ECHO_MARKERS, CommitPrompt, build_prompt
+from .style import CommitStyle, detect_style
+from .symbols import SymbolChange, changed_symbols
+from .text import clean_message, fallback_message, is_trivial, looping, summary_body
 
 __all__ = [
     "MAX_ANSWER_TOKENS",

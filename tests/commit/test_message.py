@@ -20,11 +20,11 @@ import pytest
 
 from repolens.backends.embedded import bundled_gguf
 from repolens.backends.model_process import ProcessModel
-from repolens.chat.commit import CommitMessage, GitError, NothingToDescribe, commit_message
-from repolens.chat.commit_git import open_repo, read_changes
-from repolens.chat.commit_prompt import TEMPLATE_TOKENS, build_prompt
-from repolens.chat.commit_style import CommitStyle, detect_style
-from repolens.chat.commit_symbols import SymbolChange, changed_symbols
+from repolens.commit import CommitMessage, GitError, NothingToDescribe, commit_message
+from repolens.commit.git import open_repo, read_changes
+from repolens.commit.prompt import TEMPLATE_TOKENS, build_prompt
+from repolens.commit.style import CommitStyle, detect_style
+from repolens.commit.symbols import SymbolChange, changed_symbols
 from repolens.settings import ModelSettings, Settings
 from tests.conftest import git, repolens_cli, require_tool
 

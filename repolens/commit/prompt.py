@@ -21,9 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..backends.base import ChatMessage
-from .commit_git import ChangeSet, FileChange
-from .commit_style import CommitStyle
-from .commit_symbols import SymbolChange
+from .git import ChangeSet, FileChange
+from .style import CommitStyle
+from .symbols import SymbolChange
 
 __all__ = ["ECHO_MARKERS", "CommitPrompt", "build_prompt", "fit_lines"]
 

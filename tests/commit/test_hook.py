@@ -25,8 +25,8 @@ import pytest
 
 from repolens.backends.embedded import bundled_gguf
 from repolens.backends.model_process import ProcessModel
-from repolens.chat import commit as commit_module
-from repolens.chat.commit_hook import (
+from repolens.commit import message as commit_module
+from repolens.commit.hook import (
     CHAINED_DIR,
     HOOK_NAME,
     MARKER,
@@ -272,6 +272,18 @@ def test_message_given_with_m_is_kept(installed: Path) -> None:
     assert "skipped: git already has the message (source message)" in proc.stderr
 
 
+def test_hooks_installed_before_the_move_still_run(installed: Path) -> None:
+    """Hooks written when the hook lived in repolens.chat run ``-m repolens.chat.commit_hook``."""
+    hook = installed / ".git" / "hooks" / "prepare-commit-msg"
+    text = hook.read_text()
+    assert "-m repolens.commit.hook" in text
+    hook.write_text(text.replace("-m repolens.commit.hook", "-m repolens.chat.commit_hook"))
+    change_calc(installed, 1)
+    proc = run_git(installed, "commit", "-qa", "-m", "kept by the old hook")
+    assert message(installed) == "kept by the old hook"
+    assert "skipped: git already has the message (source message)" in proc.stderr
+
+
 def test_amend_keeps_the_message(installed: Path) -> None:
     change_calc(installed, 1)
     run_git(installed, "commit", "-qa", "-m", "first words")
@@ -323,8 +335,8 @@ def test_run_hook_skips_without_asking_the_model(
 def test_run_hook_writes_only_what_the_model_answered(
     repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from repolens.chat.commit import CommitMessage
-    from repolens.chat.commit_style import CommitStyle
+    from repolens.commit import CommitMessage
+    from repolens.commit.style import CommitStyle
 
     def fake(kind: str | None) -> CommitMessage:
         return CommitMessage(

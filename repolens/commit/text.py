@@ -16,8 +16,8 @@ import re
 import textwrap
 from collections.abc import Sequence
 
-from .commit_git import FileChange
-from .commit_style import (
+from .git import FileChange
+from .style import (
     CommitStyle,
     common_dir,
     infer_scope,
@@ -26,7 +26,7 @@ from .commit_style import (
     is_test_path,
     split_conventional,
 )
-from .commit_symbols import SymbolChange
+from .symbols import SymbolChange
 
 __all__ = [
     "BODY_WIDTH",

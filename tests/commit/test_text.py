@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from repolens.chat.commit_git import FileChange
-from repolens.chat.commit_style import CommitStyle, infer_scope, infer_type, split_conventional
-from repolens.chat.commit_symbols import SymbolChange
-from repolens.chat.commit_text import (
+from repolens.commit.git import FileChange
+from repolens.commit.style import CommitStyle, infer_scope, infer_type, split_conventional
+from repolens.commit.symbols import SymbolChange
+from repolens.commit.text import (
     apply_style,
     clean_message,
     fallback_message,
