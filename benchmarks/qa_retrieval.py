@@ -148,7 +148,7 @@ def main() -> int:
     embedder = None
     embed_s = None
     if args.embedder == "onnx":
-        from repolens.chat.embeddings import OnnxEmbedder
+        from repolens.search.embeddings import OnnxEmbedder
 
         embedder = OnnxEmbedder()
     engine = QAEngine(ws, tokenizer=tokenizer, embedder=embedder, background_vectors=False)

@@ -25,11 +25,11 @@ from ..indexer import Definition, LanguageSpec, language_for_path
 from ..indexer.build import facts_for_text
 from ..indexer.discovery import file_kind
 from ..indexer.languages import parser_for
+from ..search.units import definitions_used
 from ..types import Snippet
 from .overview import fence_language
 from .packing import PackItem, TokenCounter, pack, render_block
 from .prompts import comments_messages, explain_messages, extract_code, translate_messages
-from .units import definitions_used
 
 if TYPE_CHECKING:
     from tree_sitter import Node

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..indexer import Definition, RepoIndex, language_for_path
+from ..search.units import UnitMap
 from .packing import PackItem
-from .units import UnitMap
 
 __all__ = [
     "ENTRY_FILE_NAMES",

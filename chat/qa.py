@@ -25,8 +25,11 @@ from typing import TYPE_CHECKING, Any
 from ..backends.base import CancelToken, ChatMessage, GenerationParams, Tokenizer
 from ..errors import UsageError
 from ..indexer import RepoIndex, language_for_path
+from ..search.embeddings import Embedder, EmbedderUnavailable, open_embedder
+from ..search.retrieval import Candidate, FusionWeights, Retriever
+from ..search.units import FUNCTION_KINDS, Unit
+from ..search.vectors import VectorIndex
 from ..types import Snippet
-from .embeddings import Embedder, EmbedderUnavailable, open_embedder
 from .overview import (
     entry_point_items,
     fence_language,
@@ -43,9 +46,6 @@ from .prompts import (
     qa_system,
     question_suffix,
 )
-from .retrieval import Candidate, FusionWeights, Retriever
-from .units import FUNCTION_KINDS, Unit
-from .vectors import VectorIndex
 
 if TYPE_CHECKING:
     from ..workspace import Workspace

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from ..chat.server import ServerConfig, create_app, is_loopback, load_or_create_token
+    from ..http import ServerConfig, create_app, is_loopback, load_or_create_token
     from ..workspace import Workspace
 
     root = find_repo_root(args.repo or Path("."))

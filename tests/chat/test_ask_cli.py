@@ -119,7 +119,7 @@ def test_a_budget_too_small_is_a_clear_error(fixture_repo: object, tmp_path: Pat
 def test_with_the_onnx_embedder_vectors_are_built_and_kept(
     fixture_repo: object, tmp_path: Path, isolated_cache: Path
 ) -> None:
-    from repolens.chat.embeddings import EmbedderUnavailable, minilm_files
+    from repolens.search.embeddings import EmbedderUnavailable, minilm_files
     from tests.conftest import require_tool
 
     try:

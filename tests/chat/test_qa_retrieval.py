@@ -7,8 +7,8 @@ import pytest
 
 from repolens.backends.base import Tokenizer
 from repolens.chat.qa import QAContext, QAEngine
-from repolens.chat.retrieval import PathPrior, code_identifiers, path_class, query_terms
-from repolens.chat.units import Unit
+from repolens.search.retrieval import PathPrior, code_identifiers, path_class, query_terms
+from repolens.search.units import Unit
 
 from .conftest import WorkspaceFactory
 

@@ -17,15 +17,15 @@ import numpy as np
 import pytest
 
 from repolens.backends.base import Tokenizer
-from repolens.chat.embeddings import (
+from repolens.chat.qa import QAEngine
+from repolens.search.embeddings import (
     EmbedderUnavailable,
     OnnxEmbedder,
     OpenAIEmbedder,
     minilm_files,
     open_embedder,
 )
-from repolens.chat.qa import QAEngine
-from repolens.chat.vectors import VectorIndex
+from repolens.search.vectors import VectorIndex
 from repolens.settings import EmbeddingSettings
 from tests.conftest import require_tool
 
@@ -214,7 +214,7 @@ def test_openai_embedder_down_is_a_clear_error() -> None:
 def test_hub_is_never_needed(onnx: OnnxEmbedder, tmp_path: Path) -> None:
     """The embedder runs with the Hugging Face hub switched off and no HF cache at all."""
     code = (
-        "from repolens.chat.embeddings import OnnxEmbedder\n"
+        "from repolens.search.embeddings import OnnxEmbedder\n"
         "print(OnnxEmbedder(threads=1).embed(['offline']).shape)\n"
     )
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "no-hf-home"))

@@ -324,7 +324,7 @@ def create_app(workspace: Workspace, config: ServerConfig | None = None) -> Fast
 
     @app.post("/v1/commit-message")
     async def commit_message(req: CommitRequest) -> dict[str, Any]:
-        from .commit import commit_message as make
+        from ..commit import commit_message as make
 
         def work() -> dict[str, Any]:
             msg = make(

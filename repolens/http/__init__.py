@@ -1,0 +1,5 @@
+"""The HTTP/WebSocket transport (``repolens serve``), a peer of :mod:`repolens.lsp`."""
+
+from .server import ServerConfig, create_app, is_loopback, load_or_create_token
+
+__all__ = ["ServerConfig", "create_app", "is_loopback", "load_or_create_token"]
