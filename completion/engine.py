@@ -37,7 +37,7 @@ from .budget import Choice, levels_for, select
 from .cache import CompletionCache
 from .cursor import Cursor, analyze
 from .postprocess import decide_mode, postprocess
-from .render import CONTAINER_KINDS, Rendered, full_fits, render
+from .render import Rendered, full_fits, render
 from .retrieval import Candidate, gather
 from .similar import file_windows, similar_windows
 from .templates import FimTemplate
@@ -728,11 +728,6 @@ class CompletionEngine:
                 await aclose()
         return self._finish(ctx, "".join(pieces), started, (time.perf_counter() - t) * 1000)
 
-    def definitions_shown(self, ctx: ContextResult) -> list[str]:
-        return [
-            f"{s.path}:{s.start_line}" for s in ctx.snippets if s.source in ("definition", "type")
-        ]
-
 
 def _constant(rendered: Rendered) -> Callable[[str], Rendered]:
     """A render function that gives the same text at every level (fillers have one)."""
@@ -750,10 +745,6 @@ def _differs_only_near(a: str, b: str, line: int, radius: int = 2) -> bool:
         return False
     lo, hi = line - radius, line + radius
     return all(x == y or lo <= i <= hi for i, (x, y) in enumerate(zip(la, lb, strict=True)))
-
-
-def is_container(d: Definition) -> bool:
-    return d.kind in CONTAINER_KINDS
 
 
 def _top_members(

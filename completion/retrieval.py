@@ -18,7 +18,6 @@ import logging
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..indexer import Definition, RepoIndex
@@ -211,7 +210,6 @@ def gather(
     cur: Cursor,
     file_definitions: list[Definition],
     visible: tuple[int, int],
-    imports_used: Callable[[str], bool] | None = None,
 ) -> Retrieval:
     """Ranked candidates for the cursor. ``visible`` is the 1-based line range of the current
     file that the prompt already contains (definitions there are not repeated)."""

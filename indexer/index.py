@@ -731,14 +731,6 @@ class RepoIndex:
             table.setdefault(d.name, []).append(d)
         return table
 
-    def _top_level_raw(self, path: str, name: str) -> list[Definition]:
-        entry = self._overlay.get(path)
-        if entry is not None:
-            return [d for d in entry.facts.definitions if d.name == name and not d.scope]
-        return self._defs(
-            "files.path = ? AND symbols.name = ? AND symbols.scope = ''", (path, name)
-        )
-
     def _module_definition(self, target: str) -> Definition:
         info = self.file_info(target) if not target.endswith("/") else None
         name = posixpath.basename(target.rstrip("/"))

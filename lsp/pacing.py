@@ -48,6 +48,3 @@ class DocumentPacer:
     def finish(self, slot: CompletionSlot) -> None:
         if self._current.get(slot.key) is slot:
             del self._current[slot.key]
-
-    def in_flight(self) -> int:
-        return len(self._current)

@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
 
 
 def run_lsp(args: argparse.Namespace) -> int:
-    from ..lsp.server import serve_stdio, serve_tcp
+    from ..lsp.main import serve_stdio, serve_tcp
 
     if args.tcp:
         host, port = parse_address(args.tcp)

@@ -57,13 +57,6 @@ class SymbolChange:
     new_signature: str | None = None
     line: int = 0  # 1-based, in the new version (the old one for removals)
 
-    def describe(self) -> str:
-        """One line for a prompt or a message body."""
-        if self.change == "signature":
-            return f"{self.kind} {self.name}: {self.old_signature} -> {self.new_signature}"
-        signature = self.new_signature if self.change != "removed" else self.old_signature
-        return f"{self.kind} {self.name}: {signature}"
-
     def as_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
