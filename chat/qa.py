@@ -20,15 +20,23 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..backends.base import CancelToken, ChatMessage, GenerationParams, Tokenizer
+from ..backends.base import (
+    CancelToken,
+    ChatMessage,
+    GenerationParams,
+    Model,
+    ModelInfo,
+    Tokenizer,
+)
 from ..errors import UsageError
 from ..indexer import RepoIndex, language_for_path
 from ..search.embeddings import Embedder, EmbedderUnavailable, open_embedder
 from ..search.retrieval import Candidate, FusionWeights, Retriever
 from ..search.units import FUNCTION_KINDS, Unit
 from ..search.vectors import VectorIndex
+from ..settings import Settings
 from ..types import Snippet
 from .overview import (
     entry_point_items,
@@ -47,16 +55,36 @@ from .prompts import (
     question_suffix,
 )
 
-if TYPE_CHECKING:
-    from ..workspace import Workspace
-
-__all__ = ["QAContext", "QAEngine"]
+__all__ = ["QAContext", "QAEngine", "Repository"]
 
 log = logging.getLogger(__name__)
 
 #: below this budget the packed prompt is re-counted whole (cheap), as a final guarantee
 _VERIFY_BELOW = 16_384
 _MIN_BUDGET = 256
+
+
+class Repository(Protocol):
+    """What Q&A needs of an opened repository (a :class:`repolens.workspace.Workspace` is one):
+    its root, settings and index, and the model handles, opened on first use."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def index(self) -> RepoIndex: ...
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def model_info(self) -> ModelInfo: ...
+
+    @property
+    def tokenizer(self) -> Tokenizer: ...
 
 
 @dataclass
@@ -86,11 +114,11 @@ class QAContext:
 
 
 class QAEngine:
-    """Questions about one repository (a :class:`~repolens.workspace.Workspace`)."""
+    """Questions about one repository."""
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: Repository,
         *,
         tokenizer: Tokenizer | None = None,
         embedder: Embedder | None = None,

@@ -126,14 +126,9 @@ def test_the_graph_sees_the_mapped_packages() -> None:
     assert "repolens.indexer.store" in graph["repolens.indexer.index"]
 
 
-#: The circles still to break (issue 11): ``QAEngine`` is handed the whole Workspace, which
-#: builds it. A new circle fails the test, and so does breaking this one without removing it.
-KNOWN_CIRCLES = [["repolens.chat.qa", "repolens.workspace"]]
-
-
-def test_no_import_circles_but_the_known_one() -> None:
+def test_no_import_circles() -> None:
     found = circles(import_graph())
-    assert found == KNOWN_CIRCLES, "import circles:\n" + "\n".join(" <-> ".join(c) for c in found)
+    assert found == [], "import circles:\n" + "\n".join(" <-> ".join(c) for c in found)
 
 
 def test_indexer_imports_nothing_of_ours() -> None:
