@@ -48,11 +48,12 @@ from .. import __version__
 from ..backends import CancelToken, ModelError
 from ..errors import RepolensError
 from .configuration import normalize_keys
+from .documents import Document
 from .indexing import index_folder
 from .positions import normalize_newlines, range_to_lines, split_lines, to_character, to_column
 from .progress import WorkDone
 from .server import Folder, RepolensServer, current_params
-from .sync import Document, flush_overlays
+from .sync import flush_overlays
 
 __all__ = ["CHAT_CHUNK", "COMMANDS", "register", "replace_lines_edit"]
 

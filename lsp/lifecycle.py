@@ -23,8 +23,9 @@ from .configuration import (
     to_overrides,
     warn_once,
 )
+from .folders import uri_to_path
 from .indexing import start_indexing
-from .server import Folder, RepolensServer, uri_to_path
+from .server import Folder, RepolensServer
 
 __all__ = ["register"]
 

@@ -15,7 +15,7 @@ from .server import RepolensServer, protect_stdio, quiet_expected_errors
 
 __all__ = ["create_server", "serve_stdio", "serve_tcp"]
 
-log = logging.getLogger("repolens.lsp.server")
+log = logging.getLogger(__name__)
 
 
 def create_server() -> RepolensServer:

@@ -1,13 +1,13 @@
-"""The repolens language server: a pygls ``LanguageServer`` and the workspace folders it serves.
+"""The repolens language server: a pygls ``LanguageServer`` and what its features share.
 
 Features live one per module (``lifecycle``, ``configuration``, ``sync``, ``inline_completion``,
 ``completion``, ``commands``; ``indexing`` and ``progress`` run the background index); each
-registers its handlers on the server built by :func:`create_server`. This module holds what
-they share:
+registers its handlers on the server :func:`repolens.lsp.main.create_server` builds, and none
+is imported here. This module holds what they share:
 
-- :class:`Folder` / :class:`Folders`: one :class:`repolens.workspace.Workspace` per workspace
-  folder, and the only way a URI becomes a repository path (files outside every folder are
-  never read on a client's request);
+- the workspace folders (:class:`~repolens.lsp.folders.Folders`, one
+  :class:`repolens.workspace.Workspace` per folder) and the open documents
+  (:class:`~repolens.lsp.documents.Documents`);
 - :class:`RepolensProtocol`: the JSON-RPC corner cases pygls leaves open (requests before
   ``initialize`` get ``ServerNotInitialized``, requests after ``shutdown`` an error instead of
   silence, malformed JSON a ``ParseError``, bad params an ``InvalidParams`` for that id) and no
@@ -49,7 +49,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from .. import __version__
 from ..backends.base import ModelCrashed
 from .documents import Documents
-from .folders import Folder, Folders, uri_to_path
+from .folders import Folder, Folders
 from .pacing import DocumentPacer
 from .positions import UTF16, preferred_encoding
 
@@ -61,7 +61,6 @@ __all__ = [
     "current_params",
     "protect_stdio",
     "quiet_expected_errors",
-    "uri_to_path",
 ]
 
 log = logging.getLogger(__name__)

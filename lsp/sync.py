@@ -23,13 +23,12 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from .documents import Document, Documents
+from .documents import Document
+from .folders import uri_to_path
 from .positions import UTF16
-from .server import Folder, RepolensServer, uri_to_path
+from .server import Folder, RepolensServer
 
 __all__ = [
-    "Document",
-    "Documents",
     "flush_overlays",
     "register",
     "schedule_update",

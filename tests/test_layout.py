@@ -22,7 +22,7 @@ def module_files() -> dict[str, Path]:
     """Module name -> source file, walking the package as Python imports it (symlinks too)."""
     out: dict[str, Path] = {}
     for dirpath, dirnames, filenames in os.walk(PACKAGE, followlinks=True):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__" and d != "static"]
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
         rel = Path(dirpath).relative_to(PACKAGE)
         parts = ["repolens", *rel.parts]
         for name in filenames:

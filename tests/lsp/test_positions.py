@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types
 
+from repolens.lsp.documents import Document
 from repolens.lsp.positions import (
     UTF8,
     UTF16,
@@ -19,7 +20,6 @@ from repolens.lsp.positions import (
     to_column,
     word_start,
 )
-from repolens.lsp.sync import Document
 
 LINE = 'x = "😋é" + y'  # an astral character (2 UTF-16 units, 4 UTF-8 bytes), a 2-byte é
 
