@@ -11,20 +11,13 @@ than lost.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import itertools
-import os
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-
-from ..backends.base import Tokenizer
+from ..tokens import TokenCounter  # re-exported: Q&A and code actions count with it
 from ..types import Snippet
 
 __all__ = [
@@ -41,110 +34,6 @@ __all__ = [
 BOUNDARY_SLACK = 1  # tokens per block boundary
 _MIN_BLOCK = 24  # below this many tokens left, stop looking
 _MAX_MISSES = 400  # consecutive units that did not fit: the rest will not either
-
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor | None:
-    """Threads for counting: llama.cpp's tokenizer and HTTP /tokenize release the GIL."""
-    global _POOL
-    workers = min(4, os.cpu_count() or 1)
-    if workers < 2:
-        return None
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="repolens-count")
-        return _POOL
-
-
-class TokenCounter:
-    """Exact counts from the model's tokenizer, remembered (bounded) across calls."""
-
-    def __init__(self, tokenizer: Tokenizer, size: int = 200_000, parallel: bool = True) -> None:
-        self.tokenizer = tokenizer
-        self._cache: OrderedDict[bytes, int] = OrderedDict()
-        self._saved = 0
-        self._size = size
-        self._lock = threading.Lock()
-        self._parallel = parallel
-        self.counted_chars = 0  # characters sent to the tokenizer (cache misses)
-
-    @staticmethod
-    def _key(text: str) -> bytes:
-        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-    def load(self, path: Path) -> None:
-        """Remember the counts a previous process saved (a missing or bad file is ignored)."""
-        try:
-            with np.load(path) as data:
-                keys, counts = data["keys"], data["counts"]
-        except (OSError, ValueError, KeyError):
-            return
-        with self._lock:
-            for key, n in zip(keys.tolist(), counts.tolist(), strict=False):
-                self._cache.setdefault(key, n)
-        self._saved = len(self._cache)
-
-    def save(self, path: Path) -> None:
-        """Keep the counts for the next process (atomically; skipped when nothing is new)."""
-        with self._lock:
-            if len(self._cache) == self._saved and self._saved:
-                return
-            keys = np.array(list(self._cache.keys()), dtype="S16")
-            counts = np.array(list(self._cache.values()), dtype=np.int32)
-            self._saved = len(self._cache)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
-        try:
-            np.savez(tmp, keys=keys, counts=counts)
-            os.replace(tmp, path)
-        except OSError:
-            pass
-
-    def _remember(self, key: bytes, n: int, chars: int) -> None:
-        with self._lock:
-            self.counted_chars += chars
-            self._cache[key] = n
-            if len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-
-    def __call__(self, text: str) -> int:
-        if not text:
-            return 0
-        key = self._key(text)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        n = self.tokenizer.count(text)
-        self._remember(key, n, len(text))
-        return n
-
-    def count_many(self, texts: Sequence[str]) -> list[int]:
-        """Counts of several texts; the ones not remembered are counted on worker threads."""
-        keys = [self._key(t) if t else b"" for t in texts]
-        out: list[int | None] = [None] * len(texts)
-        missing: list[int] = []
-        with self._lock:
-            for i, (text, key) in enumerate(zip(texts, keys, strict=True)):
-                hit = self._cache.get(key) if text else 0
-                if hit is None:
-                    missing.append(i)
-                else:
-                    out[i] = hit
-        pool = _pool() if self._parallel and len(missing) >= 4 else None
-        todo = [texts[i] for i in missing]
-        counts = (
-            list(pool.map(self.tokenizer.count, todo))
-            if pool is not None
-            else [self.tokenizer.count(t) for t in todo]
-        )
-        for i, n in zip(missing, counts, strict=True):
-            out[i] = n
-            self._remember(keys[i], n, len(texts[i]))
-        return [n or 0 for n in out]
 
 
 @dataclass(slots=True)

@@ -37,6 +37,7 @@ from ..search.retrieval import Candidate, FusionWeights, Retriever
 from ..search.units import FUNCTION_KINDS, Unit
 from ..search.vectors import VectorIndex
 from ..settings import Settings
+from ..tokens import counts_file
 from ..types import Snippet
 from .overview import (
     entry_point_items,
@@ -150,10 +151,9 @@ class QAEngine:
                     self._counter = TokenCounter(self._tokenizer)
                 else:
                     # the model's own tokenizer: its counts are kept between processes
-                    name = "".join(c if c.isalnum() else "_" for c in self.ws.model_info.name)
-                    self._counter = TokenCounter(self.ws.tokenizer)
-                    self._counts_path = Path(f"{self.index.store.path}.tokens-{name[:60]}.npz")
-                    self._counter.load(self._counts_path)
+                    path = counts_file(self.index.store.path, self.ws.model_info, "qa")
+                    self._counter = TokenCounter(self.ws.tokenizer, path=path)
+                    self._counts_path = path
             return self._counter
 
     def _open_vectors(self, embedder: Embedder | None, background: bool) -> None:

@@ -14,7 +14,6 @@ consecutive requests share a long prompt prefix that llama.cpp and vLLM reuse.
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 import os
 import posixpath
@@ -32,6 +31,7 @@ from ..indexer import Definition, LanguageSpec, RepoIndex, language_for_path
 from ..indexer.discovery import check_content
 from ..indexer.extract import extract
 from ..settings import CompletionSettings
+from ..tokens import TokenCounter, counts_file
 from ..types import Snippet
 from .budget import Choice, levels_for, select
 from .cache import CompletionCache
@@ -121,56 +121,12 @@ def resolve_position(root: Path, file: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-class _Counter:
-    """Token counts with a bounded cache (the same snippet is counted once per session).
-
-    ``estimate`` is a cheap, deliberately high guess calibrated on the exact counts seen so
-    far (characters per token of this model on this code), used while choosing among many
-    renderings; the chosen snippets are then counted exactly.
-    """
-
-    def __init__(self, tokenizer: Tokenizer) -> None:
-        self.tokenizer = tokenizer
-        self._cache: OrderedDict[str, int] = OrderedDict()
-        self._lock = threading.Lock()
-        self._chars = 0
-        self._tokens = 0
-
-    def __call__(self, text: str) -> int:
-        if not text:
-            return 0
-        key = (
-            text
-            if len(text) < 64
-            else hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
-        )
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        n = self.tokenizer.count(text)
-        with self._lock:
-            self._cache[key] = n
-            if len(self._cache) > _COUNT_CACHE:
-                self._cache.popitem(last=False)
-            if len(text) >= 64:
-                self._chars += len(text)
-                self._tokens += n
-        return n
-
-    def estimate(self, text: str) -> int:
-        if not text:
-            return 0
-        with self._lock:
-            hit = self._cache.get(text if len(text) < 64 else "")
-            chars, tokens = self._chars, self._tokens
-        if hit is not None:
-            return hit
-        # 2.6 characters per token until calibrated (code tokenizes at ~3-4), then the
-        # measured ratio less 15% so the guess errs high
-        ratio = (chars / tokens) * 0.85 if tokens >= 200 else 2.6
-        return int(len(text) / ratio) + 1
+def _counts_path(index: RepoIndex, tokenizer: Tokenizer, model: Model | None) -> Path | None:
+    """Where the counts of the model's own tokenizer are kept between processes (beside the
+    index, per model, as Q&A keeps its own); none for any other tokenizer."""
+    if model is None or tokenizer is not model.tokenizer:
+        return None
+    return counts_file(index.store.path, model.info, "completion")
 
 
 class CompletionEngine:
@@ -192,7 +148,9 @@ class CompletionEngine:
         self.model = model
         self.context_window = context_window
         self.repo_name = repo_name or index.root.name
-        self.count = _Counter(tokenizer)
+        self.count = TokenCounter(
+            tokenizer, size=_COUNT_CACHE, path=_counts_path(index, tokenizer, model)
+        )
         self.cache = CompletionCache()
         self._order: OrderedDict[str, list[tuple[str, int, int]]] = OrderedDict()
         self._lines: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
