@@ -19,8 +19,11 @@ repolens.context         uri, position, budget?                                 
 client picks): while the answer is generated the server sends ``repolens/chatChunk``
 notifications carrying that ``id``: first ``{id, sources, prompt_tokens}`` (the context's
 snippets as ``{path, start_line, end_line, source, score}``, for ``path:line`` links), then
-``{id, text}`` per piece of the answer, last ``{id, done: true, answer}`` (``error`` instead
-of ``answer`` when it failed). The command still returns the whole answer (with ``sources``).
+``{id, text}`` per piece of the answer, last ``{id, done: true, answer, citations}`` (the
+answer's ``path:line`` citations as ``{path, start_line, end_line, indexed}``; ``error``
+instead of ``answer`` when it failed). The command still returns the whole answer (with
+``sources`` and ``citations``). These are the shapes of :mod:`repolens.app.questions`, the same
+over HTTP and in ``repolens ask --json``.
 
 ``repolens.addComments`` returns the edit for the client to apply (it can show it, undo it);
 the server never writes the file. Q&A, code actions and commit messages live in
@@ -45,6 +48,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from .. import __version__
+from ..app.questions import Answered, Piece, Retrieved
 from ..backends import CancelToken, ModelError
 from ..errors import RepolensError
 from .configuration import normalize_keys
@@ -235,8 +239,12 @@ async def _blocking(ls: RepolensServer, fn: Callable[[CancelToken], Any]) -> Any
         raise
 
 
-def _model_error(command: str, exc: Exception) -> JsonRpcException:
-    return failed(f"{command}: the model is unavailable: {exc}")
+def _command_error(command: str, exc: Exception) -> JsonRpcException:
+    """The one mapping of a service's error to the client's: ``RequestFailed`` saying what
+    went wrong (a model failure says the model is unavailable)."""
+    if isinstance(exc, ModelError):
+        return failed(f"{command}: the model is unavailable: {exc}")
+    return failed(f"{command}: {exc}")
 
 
 # -- the commands -----------------------------------------------------------------------------
@@ -255,33 +263,17 @@ def _stream_id(args: dict[str, Any]) -> str | int | None:
     return value
 
 
-def _sources(snippets: list[Any]) -> list[dict[str, Any]]:
-    """The context's snippets as citations (no text: the client opens the file itself)."""
-    return [
-        {
-            "path": s.path,
-            "start_line": s.start_line,
-            "end_line": s.end_line,
-            "source": s.source,
-            "score": round(float(s.score), 4),
-        }
-        for s in snippets
-    ]
-
-
 async def ask(ls: RepolensServer, args: dict[str, Any]) -> Any:
     question = args.get("question")
     if not isinstance(question, str) or not question.strip():
         raise invalid("question (a non-empty string) is required")
     stream_id = _stream_id(args)
-    _feature("repolens.chat.qa", "QAEngine", "repolens.ask")  # says what is missing, if it is
     folder = _folder(ls, args)
     budget = _budget(args)
     await flush_overlays(ls, folder)
-    # the workspace's shared engine: its search state and vectors are built once, not per question
-    engine = await ls.run_cpu(lambda: folder.workspace.qa)
+    questions = folder.services.questions
     if args.get("context_only"):
-        context = await ls.run_cpu(functools.partial(engine.retrieve, question, budget=budget))
+        context = await ls.run_cpu(functools.partial(questions.context, question, budget))
         return context.as_json()
 
     def notify(**params: Any) -> None:
@@ -292,32 +284,35 @@ async def ask(ls: RepolensServer, args: dict[str, Any]) -> Any:
     progress = _progress(ls, "repolens: answering")
     if progress is not None:
         await progress.begin()
-    pieces: list[str] = []
+    sources: list[dict[str, Any]] = []
+    done = Answered("", [])
+    chars = 0
     try:
-        ctx = await ls.run_cpu(lambda: engine.retrieve(question, engine.answer_budget(budget)))
-        sources = _sources(ctx.snippets)
-        notify(sources=sources, prompt_tokens=ctx.prompt_tokens)
-        async for piece in engine.astream(ctx, cancel):
-            pieces.append(piece)
-            notify(text=piece)
-            if progress is not None:
-                progress.report(f"{sum(len(p) for p in pieces)} characters")
+        async for event in questions.ask(question, budget=budget, cancel=cancel, run=ls.run_cpu):
+            if isinstance(event, Retrieved):
+                sources = [s.as_json() for s in event.sources]
+                notify(sources=sources, prompt_tokens=event.context.prompt_tokens)
+            elif isinstance(event, Piece):
+                chars += len(event.text)
+                notify(text=event.text)
+                if progress is not None:
+                    progress.report(f"{chars} characters")
+            else:
+                done = event
     except asyncio.CancelledError:
         cancel.cancel()
         notify(done=True, error="cancelled")
         raise
-    except ModelError as exc:
-        notify(done=True, error=f"the model is unavailable: {exc}")
-        raise _model_error("repolens.ask", exc) from None
-    except RepolensError as exc:
-        notify(done=True, error=str(exc))
-        raise failed(f"repolens.ask: {exc}") from None
+    except (ModelError, RepolensError) as exc:
+        error = _command_error("repolens.ask", exc)
+        notify(done=True, error=error.message)
+        raise error from None
     finally:
         if progress is not None:
             progress.end()
-    answer = "".join(pieces)
-    notify(done=True, answer=answer)
-    return {"question": question, "answer": answer, "sources": sources}
+    citations = [c.as_json() for c in done.citations]
+    notify(done=True, answer=done.answer, citations=citations)
+    return {"question": question, "answer": done.answer, "sources": sources, "citations": citations}
 
 
 def _lines_args(
@@ -339,10 +334,8 @@ async def explain(ls: RepolensServer, args: dict[str, Any]) -> Any:
             lambda cancel: explain_fn(folder.workspace, rel, first, last, cancel=cancel),
             "repolens: explaining",
         )
-    except ModelError as exc:
-        raise _model_error("repolens.explain", exc) from None
-    except RepolensError as exc:
-        raise failed(f"repolens.explain: {exc}") from None
+    except (ModelError, RepolensError) as exc:
+        raise _command_error("repolens.explain", exc) from None
     return {"path": rel, "start_line": first, "end_line": last, "text": text}
 
 
@@ -372,10 +365,9 @@ async def add_comments(ls: RepolensServer, args: dict[str, Any]) -> Any:
         code = await _blocking(
             ls, lambda cancel: add_fn(folder.workspace, rel, first, last, cancel=cancel)
         )
-    except ModelError as exc:
-        raise _model_error("repolens.addComments", exc) from None
-    except RepolensError as exc:  # e.g. the model changed the code, not only its comments
-        raise failed(f"repolens.addComments: {exc}") from None
+    # RepolensError: e.g. the model changed the code, not only its comments
+    except (ModelError, RepolensError) as exc:
+        raise _command_error("repolens.addComments", exc) from None
     if not isinstance(code, str):
         raise failed("repolens.addComments: the action returned no code")
     text = _text_of(folder, rel, doc)
@@ -407,10 +399,8 @@ async def translate(ls: RepolensServer, args: dict[str, Any]) -> Any:
             ls,
             lambda cancel: translate_fn(folder.workspace, rel, first, last, target, cancel=cancel),
         )
-    except ModelError as exc:
-        raise _model_error("repolens.translate", exc) from None
-    except RepolensError as exc:
-        raise failed(f"repolens.translate: {exc}") from None
+    except (ModelError, RepolensError) as exc:
+        raise _command_error("repolens.translate", exc) from None
     return {
         "path": rel,
         "start_line": first,
@@ -445,10 +435,8 @@ async def commit_message(ls: RepolensServer, args: dict[str, Any]) -> Any:
 
     try:
         message = await _blocking(ls, run)
-    except ModelError as exc:
-        raise _model_error("repolens.commitMessage", exc) from None
-    except RepolensError as exc:
-        raise failed(f"repolens.commitMessage: {exc}") from None
+    except (ModelError, RepolensError) as exc:
+        raise _command_error("repolens.commitMessage", exc) from None
     return message.as_json()
 
 
@@ -460,7 +448,8 @@ async def reindex(ls: RepolensServer, args: dict[str, Any]) -> Any:
     for folder in folders:
         summary = await index_folder(ls, folder, rebuild=bool(args.get("rebuild")))
         if summary is None:
-            raise failed(f"indexing {folder.name} failed: {folder.index_error}")
+            error = folder.services.indexing.state.error
+            raise failed(f"indexing {folder.name} failed: {error}")
         out.append({"uri": folder.uri, **summary})
     return {"folders": out}
 
@@ -497,15 +486,15 @@ async def status(ls: RepolensServer, args: dict[str, Any]) -> Any:
     for folder in ls.folders:
         info = await ls.run_cpu(_workspace_status, folder)
         ls.model_recovered(folder, info.get("model", {}).get("process"))
-        done, total = folder.index_progress
+        state = folder.services.indexing.state
         info.update(
             uri=folder.uri,
-            indexing=folder.indexing,
-            indexed=folder.indexed,
-            index_progress={"done": done, "total": total},
-            index_summary=folder.index_summary,
-            index_error=folder.index_error,
-            model_problem=folder.model_problem,
+            indexing=state.running,
+            indexed=state.indexed,
+            index_progress={"done": state.done, "total": state.total},
+            index_summary=state.summary,
+            index_error=state.error,
+            model_problem=folder.services.completions.health.problem,
             settings={
                 "completion": folder.settings.completion.model_dump(),
                 "model": _model_settings(folder),
@@ -514,7 +503,7 @@ async def status(ls: RepolensServer, args: dict[str, Any]) -> Any:
             open_documents=len(ls.documents.in_folder(folder)),
         )
         folders.append(info)
-    timings = list(ls.completion_timings)
+    timings = [t for folder in ls.folders for t in folder.services.completions.timings]
 
     def column(key: str) -> list[float]:
         return [t[key] for t in timings if key in t]
@@ -550,7 +539,7 @@ async def context(ls: RepolensServer, args: dict[str, Any]) -> Any:
     column = to_column(line, position.character, ls.position_encoding)
     await flush_overlays(ls, folder)
     try:
-        engine = await ls.run_cpu(folder.engine)
+        engine = await ls.run_cpu(folder.services.completions.engine)
         result = await ls.run_cpu(
             functools.partial(
                 engine.context,
@@ -562,8 +551,8 @@ async def context(ls: RepolensServer, args: dict[str, Any]) -> Any:
             )
         )
     except ModelError as exc:
-        raise _model_error("repolens.context", exc) from None
-    except RepolensError as exc:
+        raise _command_error("repolens.context", exc) from None
+    except RepolensError as exc:  # a position the client got wrong
         raise invalid(str(exc)) from None
     return result.as_json()
 

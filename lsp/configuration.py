@@ -124,18 +124,13 @@ async def apply_settings(ls: RepolensServer, folder: Folder, *, reindex: bool = 
     changed: list[str]
     if settings.index != old.index or settings.cache_dir != old.cache_dir:
         # on the index thread: a running index update finishes before the index is reopened
-        changed = await ls.run_index(folder.workspace.reconfigure, settings)
+        changed = await ls.run_index(folder.services.reconfigure, settings)
     else:
-        changed = folder.workspace.reconfigure(settings)
+        changed = folder.services.reconfigure(settings)
     if not changed:
         return changed
     log.info("%s: settings changed (%s)", folder.name, ", ".join(changed))
     ls.log_to_client(f"repolens: {folder.name}: new settings take effect ({', '.join(changed)})")
-    if "model" in changed or "index" in changed:
-        folder.ready_engine = None  # rebuilt on the next completion
-    if "model" in changed:
-        folder.model_problem = None
-        folder.model_retry_at = 0.0
     if "index" in changed:
         reapply_overlays(ls, folder)
     if "index" in changed and reindex:

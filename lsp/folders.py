@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pygls.uris import to_fs_path
 
 if TYPE_CHECKING:
-    from ..completion.engine import CompletionEngine
+    from ..app import Services
     from ..settings import Settings
     from ..workspace import Workspace
 
@@ -19,33 +19,32 @@ __all__ = ["Folder", "Folders", "uri_to_path"]
 
 
 class Folder:
-    """One workspace folder: its repolens Workspace and what the server tracks about it."""
+    """One workspace folder: its repository's services and what the server tracks about it.
 
-    def __init__(self, uri: str, root: Path, workspace: Workspace) -> None:
+    The use cases (completion, Q&A, indexing) and their state (model health, index progress,
+    recent files) live in :class:`repolens.app.Services`; a folder adds what only the language
+    server knows: URIs, the client's settings, pending saves.
+    """
+
+    def __init__(self, uri: str, root: Path, services: Services) -> None:
         self.uri = uri
         self.root = root
-        self.workspace = workspace
+        self.services = services
         self.name = root.name
-        self.recent: list[str] = []  # recently used paths, most recent last (engine.recent_files)
-        self.indexing = False
-        self.indexed = False  # a first full update finished
-        self.index_summary: dict[str, Any] | None = None
-        self.index_error: str | None = None
-        self.index_progress: tuple[int, int] = (0, 0)
         self.pending_paths: set[str] = set()
         self.update_task: asyncio.Task[None] | None = None
-        self.model_problem: str | None = None
-        self.model_problem_since = 0.0  # wall clock, comparable with the model process record
-        self.model_retry_at = 0.0
         self.overrides: dict[str, Any] = {}  # from the client, see configuration.py
         # (uri, 1-based line, 1-based column) of the last completion, for warming caches
         self.last_completion: tuple[str, int, int] | None = None
-        self.ready_engine: CompletionEngine | None = None  # set once a completion got it
         self.shown_warnings: set[str] = set()
 
     @property
+    def workspace(self) -> Workspace:
+        return self.services.workspace
+
+    @property
     def settings(self) -> Settings:
-        return self.workspace.settings
+        return self.services.workspace.settings
 
     def relative(self, path: Path) -> str | None:
         """``path`` as a repository path (``/`` separators), or None when it is outside.
@@ -62,20 +61,6 @@ class Folder:
         if rel in (".", "..") or rel.startswith(".." + os.sep):
             return None
         return rel.replace(os.sep, "/")
-
-    def engine(self) -> CompletionEngine:
-        """The completion engine (blocking: loads or contacts the model the first time)."""
-        engine = self.workspace.engine
-        engine.recent_files = self.recent
-        self.ready_engine = engine
-        return engine
-
-    def touch(self, rel: str) -> None:
-        """Remember ``rel`` as recently used (for look-alike context)."""
-        if rel in self.recent:
-            self.recent.remove(rel)
-        self.recent.append(rel)
-        del self.recent[:-20]
 
 
 class Folders:

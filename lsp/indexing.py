@@ -17,6 +17,7 @@ from lsprotocol import types
 from .progress import WorkDone
 
 if TYPE_CHECKING:
+    from ..app import IndexProgress
     from .server import Folder, RepolensServer
 
 __all__ = ["index_folder", "start_indexing", "update_paths", "warm_model"]
@@ -27,64 +28,43 @@ log = logging.getLogger(__name__)
 async def index_folder(
     ls: RepolensServer, folder: Folder, *, rebuild: bool = False
 ) -> dict[str, Any] | None:
-    """Bring ``folder``'s index up to date (or rebuild it), reporting progress."""
-    folder.indexing = True
-    folder.index_error = None
-    folder.index_progress = (0, 0)
+    """Bring ``folder``'s index up to date (or rebuild it), reporting ``$/progress``.
+
+    None when it failed (the user was told; the folder's status keeps the error)."""
+    indexing = folder.services.indexing
     work = WorkDone(ls, f"repolens: indexing {folder.name}")
     await work.begin("finding files")
 
-    def on_progress(done: int, total: int, path: str) -> None:
-        folder.index_progress = (done, total)
-        percentage = int(done * 100 / total) if total else None
-        work.report_threadsafe(f"{done}/{total} files", percentage)
-
-    def run() -> Any:
-        index = folder.workspace.index
-        if rebuild:
-            return index.rebuild(progress=on_progress)
-        return index.update(progress=on_progress)
+    def on_progress(event: IndexProgress) -> None:
+        work.report_threadsafe(f"{event.done}/{event.total} files", event.percentage)
 
     try:
-        summary = await ls.run_index(run)
+        summary = await ls.run_index(lambda: indexing.run(rebuild=rebuild, progress=on_progress))
     except asyncio.CancelledError:
         work.end("cancelled")
         raise
     except Exception as exc:
-        folder.index_error = str(exc)
         log.exception("indexing %s failed", folder.root)
         work.end(f"failed: {exc}")
         ls.show(f"repolens: indexing {folder.name} failed: {exc}", types.MessageType.Error)
         return None
-    finally:
-        folder.indexing = False
-    folder.indexed = True
-    folder.index_summary = summary.as_json()
-    folder.workspace.reindexed()
     work.end(
         f"{summary.files} files, {summary.symbols} symbols ({summary.files_changed} changed) "
         f"in {summary.seconds:.1f} s"
     )
     for warning in summary.warnings[:5]:
         log.info("%s", warning)
-    return folder.index_summary
+    return indexing.state.summary
 
 
 async def update_paths(ls: RepolensServer, folder: Folder, paths: set[str]) -> None:
     """Re-index just ``paths`` (saved or changed on disk) of ``folder``."""
-    only = sorted(paths)
-
-    def run() -> Any:
-        return folder.workspace.index.update(only=only)
-
     try:
-        summary = await ls.run_index(run)
+        summary = await ls.run_index(folder.services.indexing.update_paths, paths)
     except Exception as exc:
-        log.error("re-indexing %s failed: %s", ", ".join(only[:5]), exc)
+        log.error("re-indexing %s failed: %s", ", ".join(sorted(paths)[:5]), exc)
         return
-    if summary.files_changed:
-        folder.workspace.reindexed()
-    log.debug("re-indexed %d file(s) in %.1f ms", len(only), summary.seconds * 1000)
+    log.debug("re-indexed %d file(s) in %.1f ms", len(paths), summary.seconds * 1000)
 
 
 def start_indexing(ls: RepolensServer, folder: Folder) -> asyncio.Task[Any]:
@@ -106,7 +86,7 @@ async def warm_model(ls: RepolensServer, folder: Folder) -> None:
     from ..backends import ModelUnavailable
 
     try:
-        await ls.run_cpu(folder.engine)
+        await ls.run_cpu(folder.services.completions.engine)
         await ls.run_cpu(folder.workspace.tokenizer.count, "def warm_up():\n")
     except ModelUnavailable as exc:
         ls.model_trouble(folder, exc)

@@ -1,41 +1,34 @@
 """``textDocument/inlineCompletion`` (LSP 3.18): the ghost text editors show as you type.
 
-The handler converts the LSP position (code units of the negotiated encoding) to the engine's
-1-based line and character column, hands the open buffer's text to the completion engine and
-returns its suggestion as one item inserted at the cursor. :func:`suggest` is shared with the
-``textDocument/completion`` fallback:
+The handler converts the LSP position (code units of the negotiated encoding) to 1-based line
+and character column, and asks :meth:`repolens.app.CompletionService.suggest`, which owns the
+use case (gating, model health, pacing per document, context off the event loop, the model
+call, timings). :func:`suggest` is shared with the ``textDocument/completion`` fallback and
+adds what only the language server knows:
 
 1. the document's folder (a file outside every workspace folder gets nothing, and is not read);
-2. pacing: a newer request for the same document supersedes this one; automatic requests wait
-   ``completion.debounce_ms`` first (explicit ones do not);
-3. context building (retrieval, prompt) in a worker thread, off the event loop;
-4. the model call, async: cancelling the request closes the model's stream.
-
-A model that is down gives one ``window/showMessage`` and empty answers (retried after a pause),
-never an error per keystroke. A model process that dies during a request (a native crash in
-llama.cpp) costs that one suggestion: one message, and the next keystroke is served by the
-restarted process.
+2. the buffer: an open document's text, or the cursor's line of the file on disk;
+3. the index overlays of the other open buffers, brought up to date before the context;
+4. what the user hears: a model that is down gives one ``window/showMessage`` and empty
+   answers (retried after a pause), never an error per keystroke. A model process that dies
+   during a request (a native crash in llama.cpp) costs that one suggestion: one message, and
+   the next keystroke is served by the restarted process.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from lsprotocol import types
 
+from ..app import CompletionRequest
 from ..backends import ModelCrashed, ModelError, ModelUnavailable
-from ..errors import RepolensError
-from ..indexer import language_for_path
 from .positions import normalize_newlines, to_character, to_column, word_start
 from .server import Folder, RepolensServer
 from .sync import flush_overlays
-
-if TYPE_CHECKING:
-    from ..completion.engine import CompletionEngine, ContextResult
 
 __all__ = ["Suggestion", "register", "suggest"]
 
@@ -76,21 +69,6 @@ def _disk_line(path: str, line: int, limit: int) -> tuple[str, None] | None:
     return (lines[line] if 0 <= line < len(lines) else ""), None
 
 
-def _context(
-    folder: Folder, rel: str, line: int, column: int, text: str | None
-) -> tuple[CompletionEngine, ContextResult]:
-    """The engine (loaded or contacted on first use) and the context: one worker-thread hop.
-
-    A model that cannot be set up (wrong key, bad GGUF, no server) counts as unavailable."""
-    try:
-        engine = folder.engine()
-    except ModelError as exc:
-        if isinstance(exc, ModelUnavailable):
-            raise
-        raise ModelUnavailable(str(exc)) from exc
-    return engine, engine.context(rel, line, column, text=text)
-
-
 async def suggest(
     ls: RepolensServer, uri: str, position: types.Position, *, invoked: bool
 ) -> Suggestion | None:
@@ -101,15 +79,8 @@ async def suggest(
         log.debug("no completion for %s: outside every workspace folder", uri)
         return None
     folder, rel = found
-    settings = folder.settings
-    spec = language_for_path(rel)
-    if (
-        not settings.completion.enabled
-        or spec is None
-        or spec.name in settings.completion.disabled_languages
-    ):
-        return None
-    limit = settings.index.max_file_bytes
+    service = folder.services.completions
+    limit = folder.settings.index.max_file_bytes
     buffer: tuple[str, str | None] | None
     if ls.documents.get(uri) is not None:
         buffer = _line_and_text(ls, uri, position.line, limit)
@@ -120,71 +91,47 @@ async def suggest(
     line_text, text = buffer
     encoding = ls.position_encoding
     column = to_column(line_text, position.character, encoding)
-    if ls.model_paused(folder):
+    request = CompletionRequest(rel, position.line + 1, column + 1, text=text, invoked=invoked)
+    outcome = await service.suggest(
+        request,
+        pace_key=uri,
+        prepare=lambda: flush_overlays(ls, folder, skip=uri),  # this buffer's text goes in directly
+        started=started,
+    )
+    if outcome.recovered:
+        ls.model_back(folder)
+    if outcome.result is None:
+        _explain(ls, folder, rel, position, outcome)
         return None
-
-    slot = ls.pacer.start(uri)
-    prepared = time.perf_counter()
-    try:
-        if not invoked and settings.completion.debounce_ms:
-            await asyncio.sleep(settings.completion.debounce_ms / 1000)
-        t0 = time.perf_counter()
-        await flush_overlays(ls, folder, skip=uri)  # this buffer's text goes in directly
-        t1 = time.perf_counter()
-        engine, context = await ls.run_cpu(
-            _context, folder, rel, position.line + 1, column + 1, text
-        )
-        t2 = time.perf_counter()
-        result = await engine.acomplete(
-            rel, position.line + 1, column + 1, text=text, cancel=slot.cancel, context=context
-        )
-        t3 = time.perf_counter()
-    except asyncio.CancelledError:
-        slot.cancel.cancel()
-        if slot.superseded:
-            log.debug("completion for %s superseded by a newer request", uri)
-            return None
-        raise
-    except (ModelCrashed, ModelUnavailable) as exc:  # down, not loadable, or died answering
-        ls.model_trouble(folder, exc)  # one message; a pause unless it is restarting at once
-        return None
-    except ModelError as exc:  # this answer failed (busy, timed out, a bad response)
-        log.warning("no completion at %s:%d: %s", rel, position.line + 1, exc)
-        return None
-    except RepolensError as exc:  # a position past the end, an unsupported file, ...
-        log.info("no completion at %s:%d: %s", rel, position.line + 1, exc)
-        return None
-    finally:
-        ls.pacer.finish(slot)
-    ls.model_answered(folder)
-    folder.touch(rel)
     folder.last_completion = (uri, position.line + 1, column + 1)
-    model_ms = result.timings_ms.get("model", 0.0)
-    timings = {
-        "prepare": (prepared - started) * 1000,
-        "debounce": (t0 - prepared) * 1000,
-        "overlays": (t1 - t0) * 1000,
-        "context": (t2 - t1) * 1000,
-        "model": model_ms,
-        "total": (t3 - started) * 1000,
-    }
-    # the server's own time: everything but the deliberate wait and the model's stream
-    timings["server"] = timings["total"] - timings["debounce"] - model_ms
-    for stage, ms in context.timings_ms.items():
-        timings[f"context.{stage}"] = ms
-    # what the language server adds to the engine's context assembly and the model
-    timings["lsp"] = timings["server"] - context.timings_ms.get("total", 0.0)
-    ls.record_completion(timings, cached=result.cached)
-    log.debug("completion %s:%d %s", rel, position.line + 1, timings)
-    if not result.text:
+    log.debug("completion %s:%d %s", rel, position.line + 1, outcome.timings)
+    if not outcome.text:
         return None
     start_col = word_start(line_text[:column])
     return Suggestion(
-        text=result.text,
+        text=outcome.text,
         position=position,
         word_start=types.Position(position.line, to_character(line_text, start_col, encoding)),
         word=line_text[start_col:column],
     )
+
+
+def _explain(
+    ls: RepolensServer, folder: Folder, rel: str, position: types.Position, outcome: Any
+) -> None:
+    """Why there is no suggestion: one message per model outage, the rest to the log."""
+    exc = outcome.error
+    if exc is None:
+        log.debug("no completion at %s:%d: %s", rel, position.line + 1, outcome.skipped)
+    elif isinstance(exc, (ModelCrashed, ModelUnavailable)):
+        if outcome.outage_started:
+            ls.model_outage(folder, exc)
+        else:
+            log.info("model still unavailable: %s", exc)
+    elif isinstance(exc, ModelError):  # this answer failed (busy, timed out, a bad response)
+        log.warning("no completion at %s:%d: %s", rel, position.line + 1, exc)
+    else:  # a position past the end, an unsupported file, ...
+        log.info("no completion at %s:%d: %s", rel, position.line + 1, exc)
 
 
 def register(server: RepolensServer) -> None:

@@ -54,10 +54,12 @@ def _folder_list(params: types.InitializeParams) -> list[tuple[str, Path]]:
 
 
 def open_folder(ls: RepolensServer, uri: str, root: Path) -> Folder:
+    from ..app import Services
     from ..workspace import Workspace
 
     settings, warnings = settings_for(ls, root, {})
-    folder = Folder(uri, root, Workspace(root, settings))
+    services = Services(Workspace(root, settings), run_cpu=ls.run_cpu)
+    folder = Folder(uri, root, services)
     warn_once(ls, folder, warnings)
     ls.folders.add(folder)
     return folder
@@ -149,7 +151,7 @@ def register(server: RepolensServer) -> None:
             path = uri_to_path(removed.uri)
             folder = ls.folders.remove(path.resolve()) if path is not None else None
             if folder is not None:
-                await ls.run_index(folder.workspace.close)
+                await ls.run_index(folder.services.close)
         added: list[Folder] = []
         for item in params.event.added:
             path = uri_to_path(item.uri)

@@ -30,7 +30,6 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, TypeVar
@@ -50,7 +49,6 @@ from .. import __version__
 from ..backends.base import ModelCrashed
 from .documents import Documents
 from .folders import Folder, Folders
-from .pacing import DocumentPacer
 from .positions import UTF16, preferred_encoding
 
 __all__ = [
@@ -74,9 +72,6 @@ current_params: contextvars.ContextVar[types.ExecuteCommandParams | None] = cont
 
 #: Longest header line accepted from the client (a longer one ends the session).
 _MAX_HEADER_LINE = 1 << 20
-
-#: After a model failure, completions return nothing at once for this long (no retry storm).
-MODEL_RETRY_SECONDS = 10.0
 
 
 # -- the protocol -----------------------------------------------------------------------------
@@ -235,8 +230,6 @@ class RepolensServer(LanguageServer):
         self.init_overrides: dict[str, Any] = {}
         self.cpu = ThreadPoolExecutor(max_workers=2, thread_name_prefix="repolens-cpu")
         self.index_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repolens-index")
-        self.pacer = DocumentPacer()
-        self.completion_timings: deque[dict[str, Any]] = deque(maxlen=500)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = time.monotonic()
         self._log_handler: ClientLogHandler | None = None
@@ -261,12 +254,6 @@ class RepolensServer(LanguageServer):
                 return False
             node = getattr(node, part, None)
         return bool(node)
-
-    def record_completion(self, timings: dict[str, float], *, cached: bool) -> None:
-        """Keep the timings of a served completion (``repolens.status`` reports them)."""
-        entry: dict[str, Any] = {k: round(v, 3) for k, v in timings.items()}
-        entry["cached"] = cached
-        self.completion_timings.append(entry)
 
     # -- threads ------------------------------------------------------------------------------
 
@@ -300,19 +287,16 @@ class RepolensServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
     def model_trouble(self, folder: Folder, exc: BaseException) -> None:
-        """The model failed: tell the user once per outage. Attempts pause for a while (as long
-        as a restarting model process says, else :data:`MODEL_RETRY_SECONDS`), except after a
-        model process died answering (:class:`ModelCrashed`): it is restarted at once."""
-        crashed = isinstance(exc, ModelCrashed)
-        retry_after = getattr(exc, "retry_after", None)
-        pause = MODEL_RETRY_SECONDS if retry_after is None else min(retry_after, 60.0)
-        folder.model_retry_at = time.monotonic() + (0.0 if crashed else pause)
-        if folder.model_problem is not None:
+        """The model failed for ``folder``: tell the user once per outage (completions pause
+        meanwhile: :class:`repolens.app.ModelHealth`)."""
+        if folder.services.completions.health.failed(exc):
+            self.model_outage(folder, exc)
+        else:
             log.info("model still unavailable: %s", exc)
-            return
-        folder.model_problem = str(exc)
-        folder.model_problem_since = time.time()
-        if crashed:
+
+    def model_outage(self, folder: Folder, exc: BaseException) -> None:
+        """One message for an outage that just started."""
+        if isinstance(exc, ModelCrashed):
             self.show(
                 f"repolens: {exc}. Completions for {folder.name} resume as soon as it is back; "
                 "indexing, context and commands keep working (repolens model status).",
@@ -325,24 +309,17 @@ class RepolensServer(LanguageServer):
                 types.MessageType.Error,
             )
 
-    def model_paused(self, folder: Folder) -> bool:
-        return folder.model_problem is not None and time.monotonic() < folder.model_retry_at
-
     def model_recovered(self, folder: Folder, process: dict[str, Any] | None) -> None:
-        """Clear the outage when the local model process's record says it has been ready
-        since (after a crash it is back within seconds, before the next completion)."""
-        if (
-            folder.model_problem is not None
-            and process
-            and process.get("state") == "ready"
-            and float(process.get("since") or 0) > folder.model_problem_since
-        ):
-            self.model_answered(folder)
+        """Clear the outage when the local model process's record says it is ready again."""
+        if folder.services.completions.health.recovered(process):
+            self.model_back(folder)
 
     def model_answered(self, folder: Folder) -> None:
-        if folder.model_problem is not None:
-            folder.model_problem = None
-            self.log_to_client(f"repolens: the model answers again for {folder.name}")
+        if folder.services.completions.health.answered():
+            self.model_back(folder)
+
+    def model_back(self, folder: Folder) -> None:
+        self.log_to_client(f"repolens: the model answers again for {folder.name}")
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if source is JsonRpcException and isinstance(
@@ -416,7 +393,7 @@ class RepolensServer(LanguageServer):
     def close(self) -> None:
         for folder in self.folders:
             try:
-                folder.workspace.close()
+                folder.services.close()
             except Exception:  # closing must not fail the exit
                 log.debug("closing %s failed", folder.root, exc_info=True)
         self.cpu.shutdown(wait=False, cancel_futures=True)

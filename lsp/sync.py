@@ -125,7 +125,7 @@ async def warm_context(
     completion) and throw it away: the index's memoized resolutions are then ready for the
     next keystroke there. Only once a completion has loaded the engine."""
     last = at or folder.last_completion
-    engine = folder.ready_engine
+    engine = folder.services.completions.ready_engine
     if last is None or engine is None:
         return
     uri, line, column = last
@@ -183,7 +183,7 @@ def register(server: RepolensServer) -> None:
         _locate(ls, doc)
         ls.documents.put(doc)
         if doc.folder is not None and doc.rel is not None:
-            doc.folder.touch(doc.rel)
+            doc.folder.services.completions.touch(doc.rel)
             task = asyncio.ensure_future(_opened(ls, doc))
             task.add_done_callback(_log_failure)
 

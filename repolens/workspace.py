@@ -1,9 +1,10 @@
-"""A repository opened by repolens: its settings, index, model and completion engine.
+"""A repository opened by repolens: its settings, its index and its model handles.
 
-The CLI, the language server and the HTTP server all build these the same way through
+The CLI, the language server and the HTTP server all open repositories the same way through
 :class:`Workspace`, so "why did it suggest that?" (``repolens context``) answers for the
 editor's path too. The model is loaded lazily: indexing and ``repolens context`` with an
-explicit tokenizer never pay for it.
+explicit tokenizer never pay for it. What is built on a workspace (the completion and Q&A
+engines, the services) lives in :mod:`repolens.app`; this module imports none of it.
 """
 
 from __future__ import annotations
@@ -19,14 +20,25 @@ from .backends.model_process import ProcessModel
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from .chat.qa import QAEngine
-    from .completion.engine import CompletionEngine
-    from .completion.templates import TemplateChoice
     from .indexer import RepoIndex
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "open_index"]
 
 log = logging.getLogger(__name__)
+
+
+def open_index(root: Path, settings: Settings) -> RepoIndex:
+    """The index of ``root`` as ``settings`` configure it (discovery limits, cache dir)."""
+    from .indexer import DiscoveryOptions, RepoIndex
+    from .indexer.discovery import DEFAULT_EXCLUDED_DIRS
+
+    options = DiscoveryOptions(
+        max_file_bytes=settings.index.max_file_bytes,
+        excluded_dirs=DEFAULT_EXCLUDED_DIRS | frozenset(settings.index.exclude_dirs),
+        include_text=settings.index.include_text,
+    )
+    cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else None
+    return RepoIndex(root, cache_dir=cache_dir, options=options)
 
 
 class Workspace:
@@ -41,9 +53,6 @@ class Workspace:
         self.settings = settings
         self._index: RepoIndex | None = None
         self._model: Model | None = None
-        self._engine: CompletionEngine | None = None
-        self._qa: QAEngine | None = None
-        self._template: TemplateChoice | None = None
         self._lock = threading.RLock()
 
     # -- parts -----------------------------------------------------------------------------
@@ -52,17 +61,7 @@ class Workspace:
     def index(self) -> RepoIndex:
         with self._lock:
             if self._index is None:
-                from .indexer import DiscoveryOptions, RepoIndex
-                from .indexer.discovery import DEFAULT_EXCLUDED_DIRS
-
-                s = self.settings
-                options = DiscoveryOptions(
-                    max_file_bytes=s.index.max_file_bytes,
-                    excluded_dirs=DEFAULT_EXCLUDED_DIRS | frozenset(s.index.exclude_dirs),
-                    include_text=s.index.include_text,
-                )
-                cache_dir = Path(s.cache_dir).expanduser() if s.cache_dir else None
-                self._index = RepoIndex(self.root, cache_dir=cache_dir, options=options)
+                self._index = open_index(self.root, self.settings)
             return self._index
 
     @property
@@ -81,57 +80,11 @@ class Workspace:
     def tokenizer(self) -> Tokenizer:
         return self.model.tokenizer
 
-    @property
-    def template(self) -> TemplateChoice:
-        with self._lock:
-            if self._template is None:
-                from .completion.templates import choose_template
-
-                name = self.settings.model.model or self.model_info.name
-                self._template = choose_template(self.settings.model.template, name)
-                if self._template.warning:
-                    log.warning("%s", self._template.warning)
-            return self._template
-
-    @property
-    def engine(self) -> CompletionEngine:
-        with self._lock:
-            if self._engine is None:
-                from .completion.engine import CompletionEngine
-
-                info = self.model_info
-                self._engine = CompletionEngine(
-                    self.index,
-                    self.settings.completion,
-                    self.tokenizer,
-                    self.template.template,
-                    model=self.model,
-                    context_window=info.context_window,
-                    repo_name=self.root.name,
-                )
-            return self._engine
-
-    @property
-    def qa(self) -> QAEngine:
-        """The repository Q&A engine, shared: its search state and vectors are built once."""
-        with self._lock:
-            if self._qa is None:
-                from .chat.qa import QAEngine
-
-                self._qa = QAEngine(self)
-            return self._qa
-
-    def reindexed(self) -> None:
-        """Tell the parts that keep derived state that the index changed."""
-        qa = self._qa
-        vectors = getattr(qa, "vectors", None) if qa is not None else None
-        if vectors is not None:
-            vectors.notify()
-
     # -- changes ---------------------------------------------------------------------------
 
     def reconfigure(self, settings: Settings) -> list[str]:
-        """Apply new settings; returns what changed that needs a restart of parts."""
+        """Apply new settings; returns what changed ("model", "completion", "index", "chat"),
+        so that what is built on this workspace can be rebuilt."""
         with self._lock:
             changed: list[str] = []
             old = self.settings
@@ -139,23 +92,15 @@ class Workspace:
             if settings.model != old.model:
                 changed.append("model")
                 self._model = None
-                self._template = None
-                self._engine = None
-                self._close_qa()
             elif settings.completion != old.completion:
                 changed.append("completion")
-                if self._engine is not None:
-                    self._engine.settings = settings.completion
             if settings.index != old.index or settings.cache_dir != old.cache_dir:
                 changed.append("index")
-                self._close_qa()
                 if self._index is not None:
                     self._index.close()
                 self._index = None
-                self._engine = None
             elif settings.chat != old.chat or settings.embeddings != old.embeddings:
                 changed.append("chat")
-                self._close_qa()
             return changed
 
     def status(self) -> dict[str, Any]:
@@ -172,15 +117,8 @@ class Workspace:
                 out["model"]["process"] = self._model.process_status(ask=False)
         return out
 
-    def _close_qa(self) -> None:
-        if self._qa is not None:
-            self._qa.close(wait_s=1.0)
-            self._qa = None
-
     def close(self) -> None:
         with self._lock:
-            self._close_qa()
             if self._index is not None:
                 self._index.close()
                 self._index = None
-            self._engine = None

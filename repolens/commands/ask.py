@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..app.questions import Piece, Retrieved
 from ..errors import RepolensError
 from .common import find_repo_root, print_json, settings_for
 from .index import update_with_progress
+
+if TYPE_CHECKING:
+    from ..app import QuestionService
 
 __all__ = ["register"]
 
@@ -40,7 +45,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help='JSON: {"question", "snippets", "prompt_tokens", "timings_ms"} (+ "answer")',
+        help='JSON: {"question", "snippets", "sources", "prompt_tokens", "timings_ms"} '
+        '(+ "answer", "citations")',
     )
     p.add_argument("--overview", action="store_true", help="explain what the project does")
     p.add_argument(
@@ -71,6 +77,7 @@ def _estimate_tokenizer() -> Any:
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    from ..app import Indexing, QuestionService
     from ..backends.base import ModelUnavailable
     from ..chat.qa import QAEngine
     from ..workspace import Workspace
@@ -82,7 +89,7 @@ def run_ask(args: argparse.Namespace) -> int:
         raise RepolensError("--max-tokens must be at least 1")
     root = find_repo_root(args.repo or Path("."))
     ws = Workspace(root, settings_for(root))
-    update_with_progress(ws.index, quiet=args.json)
+    update_with_progress(Indexing(ws, lambda: None), quiet=args.json)
     tokenizer = None
     if args.context_only:
         try:
@@ -94,7 +101,7 @@ def run_ask(args: argparse.Namespace) -> int:
             tokenizer = _estimate_tokenizer()
     engine = QAEngine(ws, tokenizer=tokenizer)
     try:
-        return _run(engine, args, question)
+        return _run(QuestionService(lambda: engine, lambda: ws.index), args, question)
     finally:
         vectors = engine.vectors
         if vectors is not None and vectors.count < (vectors.last_report or _Total()).total:
@@ -109,9 +116,9 @@ def run_ask(args: argparse.Namespace) -> int:
             engine.close(wait_s=0.0)
 
 
-def _run(engine: Any, args: argparse.Namespace, question: str) -> int:
+def _run(service: QuestionService, args: argparse.Namespace, question: str) -> int:
     if args.context_only:
-        ctx = engine.retrieve(question, args.budget)
+        ctx = service.context(question, args.budget)
         if args.json:
             print_json(ctx.as_json())
             return 0
@@ -127,23 +134,35 @@ def _run(engine: Any, args: argparse.Namespace, question: str) -> int:
             print(ctx.prompt)
             print("---- end ----")
         return 0
-    budget = engine.answer_budget(args.budget)
-    ctx = engine.retrieve(question, budget)
-    if not args.json:
-        print(
-            f"repolens: {len(ctx.snippets)} snippets, {ctx.prompt_tokens} prompt tokens",
-            file=sys.stderr,
-        )
-    pieces: list[str] = []
-    for piece in engine.stream(ctx, max_tokens=args.max_tokens):
-        pieces.append(piece)
-        if not args.json:
-            sys.stdout.write(piece)
-            sys.stdout.flush()
-    if args.json:
-        out = ctx.as_json()
-        out["answer"] = "".join(pieces)
-        print_json(out)
-    else:
-        sys.stdout.write("\n")
+    return asyncio.run(_answer(service, args, question))
+
+
+async def _answer(service: QuestionService, args: argparse.Namespace, question: str) -> int:
+    out: dict[str, Any] = {}
+    async for event in service.ask(question, budget=args.budget, max_tokens=args.max_tokens):
+        if isinstance(event, Retrieved):
+            out = event.as_json()
+            if not args.json:
+                ctx = event.context
+                print(
+                    f"repolens: {len(ctx.snippets)} snippets, {ctx.prompt_tokens} prompt tokens",
+                    file=sys.stderr,
+                )
+        elif isinstance(event, Piece):
+            if not args.json:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+        else:
+            out.update(answer=event.answer, citations=[c.as_json() for c in event.citations])
+            unknown = [c for c in event.citations if not c.indexed]
+            if args.json:
+                print_json(out)
+            else:
+                sys.stdout.write("\n")
+                for c in unknown[:5]:
+                    print(
+                        f"repolens: the answer cites {c.path}:{c.start_line}, which is not in "
+                        "the index",
+                        file=sys.stderr,
+                    )
     return 0

@@ -7,10 +7,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RepolensError
 from ..settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from ..indexer import RepoIndex
 
 __all__ = ["add_repo_argument", "find_repo_root", "open_index", "print_json", "settings_for"]
 
@@ -56,17 +59,10 @@ def settings_for(repo: Path, overrides: dict[str, Any] | None = None) -> Setting
     return settings
 
 
-def open_index(repo: Path, settings: Settings):  # type: ignore[no-untyped-def]
-    from ..indexer import DiscoveryOptions, RepoIndex
-    from ..indexer.discovery import DEFAULT_EXCLUDED_DIRS
+def open_index(repo: Path, settings: Settings) -> RepoIndex:
+    from ..workspace import open_index as open_configured
 
-    options = DiscoveryOptions(
-        max_file_bytes=settings.index.max_file_bytes,
-        excluded_dirs=DEFAULT_EXCLUDED_DIRS | frozenset(settings.index.exclude_dirs),
-        include_text=settings.index.include_text,
-    )
-    cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else None
-    return RepoIndex(repo, cache_dir=cache_dir, options=options)
+    return open_configured(repo, settings)
 
 
 def print_json(obj: Any) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from .common import find_repo_root, print_json, settings_for
 from .index import update_with_progress
+
+if TYPE_CHECKING:
+    from ..app import Services
 
 __all__ = ["parse_position", "register"]
 
@@ -52,7 +55,10 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_complete)
 
 
-def _workspace(repo_arg: Path | None, first_file: str, overrides: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+def _services(
+    repo_arg: Path | None, first_file: str, overrides: dict[str, Any] | None = None
+) -> Services:
+    from ..app import Services
     from ..workspace import Workspace
 
     start = repo_arg
@@ -60,23 +66,22 @@ def _workspace(repo_arg: Path | None, first_file: str, overrides: dict[str, Any]
         f = Path(first_file)
         start = f.parent if f.is_absolute() else Path(".")
     root = find_repo_root(start)
-    settings = settings_for(root, overrides)
-    return Workspace(root, settings)
+    return Services(Workspace(root, settings_for(root, overrides)))
 
 
-def _relative(ws: Any, file: str) -> str:
+def _relative(services: Services, file: str) -> str:
     from ..completion.engine import resolve_position
 
-    return resolve_position(ws.root, file)
+    return resolve_position(services.root, file)
 
 
 def run_context(args: argparse.Namespace) -> int:
     positions = [parse_position(p) for p in args.positions]
-    ws = _workspace(args.repo, positions[0][0])
-    update_with_progress(ws.index, quiet=args.json)
-    engine = ws.engine
+    services = _services(args.repo, positions[0][0])
+    update_with_progress(services.indexing, quiet=args.json)
+    engine = services.engine
     for file, line, col in positions:
-        ctx = engine.context(_relative(ws, file), line, col, budget=args.budget)
+        ctx = engine.context(_relative(services, file), line, col, budget=args.budget)
         if args.json:
             print_json(ctx.as_json())
             continue
@@ -95,16 +100,26 @@ def run_context(args: argparse.Namespace) -> int:
 
 
 def run_complete(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ..app import CompletionRequest
+
     file, line, col = parse_position(args.position)
     overrides = {"completion": {"max_tokens": args.max_tokens}} if args.max_tokens else None
-    ws = _workspace(args.repo, file, overrides)
-    update_with_progress(ws.index, quiet=args.json)
-    result = ws.engine.complete(_relative(ws, file), line, col, budget=args.budget)
+    services = _services(args.repo, file, overrides)
+    update_with_progress(services.indexing, quiet=args.json)
+    request = CompletionRequest(_relative(services, file), line, col, budget=args.budget)
+    outcome = asyncio.run(services.completions.suggest(request))
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.result is None:
+        print(f"repolens: no completion: {outcome.skipped}", file=sys.stderr)
+        return 1
     if args.json:
-        print_json(result.as_json())
+        print_json(outcome.result.as_json())
         return 0
-    if not result.text:
+    if not outcome.text:
         print("repolens: the model suggested nothing here", file=sys.stderr)
         return 0
-    sys.stdout.write(result.text + "\n")
+    sys.stdout.write(outcome.text + "\n")
     return 0

@@ -6,11 +6,14 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .common import add_repo_argument, find_repo_root, open_index, print_json, settings_for
+from .common import add_repo_argument, find_repo_root, print_json, settings_for
 
-__all__ = ["register", "update_with_progress"]
+if TYPE_CHECKING:
+    from ..app import Indexing, IndexProgress, Services
+
+__all__ = ["open_services", "register", "update_with_progress"]
 
 
 def register(sub: Any) -> None:
@@ -39,11 +42,11 @@ def register(sub: Any) -> None:
 
 
 def update_with_progress(
-    index: Any, *, rebuild: bool = False, workers: int | None = None, quiet: bool = False
+    indexing: Indexing, *, rebuild: bool = False, workers: int | None = None, quiet: bool = False
 ) -> Any:
     """Update (or rebuild) the index, with a progress bar when stderr is a terminal."""
     if quiet or not sys.stderr.isatty():
-        return index.rebuild(workers=workers) if rebuild else index.update(workers=workers)
+        return indexing.run(rebuild=rebuild, workers=workers)
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -65,20 +68,26 @@ def update_with_progress(
     ) as progress:
         task = progress.add_task("index", total=None, path="")
 
-        def on_progress(done: int, total: int, path: str) -> None:
-            progress.update(task, completed=done, total=total, path=path[-60:])
+        def on_progress(event: IndexProgress) -> None:
+            progress.update(task, completed=event.done, total=event.total, path=event.path[-60:])
 
-        if rebuild:
-            return index.rebuild(progress=on_progress, workers=workers)
-        return index.update(progress=on_progress, workers=workers)
+        return indexing.run(rebuild=rebuild, workers=workers, progress=on_progress)
+
+
+def open_services(repo: Path) -> Services:
+    """The services of the repository at ``repo`` (settings read and their warnings shown)."""
+    from ..app import Services
+    from ..workspace import Workspace
+
+    return Services(Workspace(repo, settings_for(repo)))
 
 
 def run_index(args: argparse.Namespace) -> int:
     repo = find_repo_root(args.path)
-    settings = settings_for(repo)
-    index = open_index(repo, settings)
+    services = open_services(repo)
+    index = services.workspace.index
     summary = update_with_progress(
-        index, rebuild=args.rebuild, workers=args.workers, quiet=args.json
+        services.indexing, rebuild=args.rebuild, workers=args.workers, quiet=args.json
     )
     if args.show_skipped:
         for path, reason in index.skipped():
@@ -102,9 +111,9 @@ def run_index(args: argparse.Namespace) -> int:
 
 def run_symbols(args: argparse.Namespace) -> int:
     repo = find_repo_root(args.repo or Path("."))
-    settings = settings_for(repo)
-    index = open_index(repo, settings)
-    update_with_progress(index, quiet=args.json)
+    services = open_services(repo)
+    update_with_progress(services.indexing, quiet=args.json)
+    index = services.workspace.index
     hits = index.fuzzy_definitions(args.query, limit=args.limit)
     if args.json:
         print_json(

@@ -23,7 +23,6 @@ import os
 import re
 import secrets
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
@@ -35,6 +34,8 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
+from ..app import CompletionRequest, Services
+from ..app.questions import Piece, QuestionService, Retrieved
 from ..backends.base import CancelToken, ModelError
 from ..errors import RepolensError
 from ..net import is_loopback as _is_loopback
@@ -44,8 +45,6 @@ from ..workspace import Workspace
 __all__ = ["ServerConfig", "create_app", "load_or_create_token"]
 
 log = logging.getLogger(__name__)
-
-_CITATION = re.compile(r"(?<![\w/.-])([\w./-]+\.\w+):(\d+)(?:-(\d+))?")
 
 
 def is_loopback(host: str) -> bool:
@@ -193,50 +192,17 @@ class _Guard:
 # -- the app ----------------------------------------------------------------------------------
 
 
-class _Indexing:
-    """Background indexing state for /v1/status."""
-
-    def __init__(self) -> None:
-        self.done = 0
-        self.total = 0
-        self.running = False
-        self.error: str | None = None
-        self.finished_at: float | None = None
-
-
-def _citations(text: str) -> list[dict[str, Any]]:
-    out = []
-    for m in _CITATION.finditer(text):
-        out.append(
-            {
-                "path": m.group(1),
-                "line": int(m.group(2)),
-                "end_line": int(m.group(3)) if m.group(3) else int(m.group(2)),
-            }
-        )
-    return out
-
-
-def create_app(workspace: Workspace, config: ServerConfig | None = None) -> FastAPI:
+def create_app(workspace: Workspace | Services, config: ServerConfig | None = None) -> FastAPI:
     """The FastAPI app serving ``workspace`` (wrapped in the security guard)."""
     config = config or ServerConfig()
-    indexing = _Indexing()
+    services = workspace if isinstance(workspace, Services) else Services(workspace)
+    workspace = services.workspace
 
     def run_index() -> None:
-        indexing.running = True
         try:
-
-            def progress(done: int, total: int, path: str) -> None:
-                indexing.done, indexing.total = done, total
-
-            workspace.index.update(progress=progress)
-            workspace.reindexed()
-        except Exception as exc:  # reported in /v1/status
+            services.indexing.run()
+        except Exception:  # reported in /v1/status
             log.exception("indexing failed")
-            indexing.error = str(exc)
-        finally:
-            indexing.running = False
-            indexing.finished_at = time.time()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -254,11 +220,6 @@ def create_app(workspace: Workspace, config: ServerConfig | None = None) -> Fast
     async def in_thread(fn: Callable[[], Any]) -> Any:
         return await asyncio.to_thread(fn)
 
-    def _fail(exc: Exception) -> HTTPException:
-        if isinstance(exc, ModelError):
-            return HTTPException(503, str(exc))
-        return HTTPException(400, str(exc))
-
     @app.get("/v1/health")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
@@ -266,12 +227,7 @@ def create_app(workspace: Workspace, config: ServerConfig | None = None) -> Fast
     @app.get("/v1/status")
     async def status() -> dict[str, Any]:
         data = await in_thread(workspace.status)
-        data["indexing"] = {
-            "running": indexing.running,
-            "done": indexing.done,
-            "total": indexing.total,
-            "error": indexing.error,
-        }
+        data["indexing"] = services.indexing.state.as_json()
         return data
 
     @app.post("/v1/context")
@@ -280,7 +236,7 @@ def create_app(workspace: Workspace, config: ServerConfig | None = None) -> Fast
 
         def work() -> dict[str, Any]:
             path = resolve_position(workspace.root, req.file)
-            return workspace.engine.context(
+            return services.engine.context(
                 path, req.line, req.column, text=req.text, budget=req.budget
             ).as_json()
 
@@ -294,31 +250,33 @@ def create_app(workspace: Workspace, config: ServerConfig | None = None) -> Fast
     async def complete(req: CompleteRequest, request: Request) -> dict[str, Any]:
         from ..completion.engine import resolve_position
 
-        cancel = CancelToken()
         try:
             path = resolve_position(workspace.root, req.file)
-            engine = await in_thread(lambda: workspace.engine)
-            task = asyncio.ensure_future(
-                engine.acomplete(
-                    path, req.line, req.column, text=req.text, budget=req.budget, cancel=cancel
-                )
-            )
-            while not task.done():
-                await asyncio.wait({task}, timeout=0.25)
-                if not task.done() and await request.is_disconnected():
-                    cancel.cancel()
-                    task.cancel()
-                    raise HTTPException(499, "client closed the request")
-            result = task.result()
-        except (RepolensError, ModelError) as exc:
+        except RepolensError as exc:
             raise _fail(exc) from None
-        out = result.as_json()
-        return out
+        cancel = CancelToken()
+        ask = CompletionRequest(path, req.line, req.column, text=req.text, budget=req.budget)
+        task = asyncio.ensure_future(services.completions.suggest(ask, cancel=cancel))
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.25)
+            if not task.done() and await request.is_disconnected():
+                cancel.cancel()
+                task.cancel()
+                raise HTTPException(499, "client closed the request")
+        outcome = task.result()
+        if outcome.error is not None:
+            raise _fail(outcome.error, retry_after=outcome.retry_after)
+        if outcome.result is None:
+            if outcome.retry_after is not None:  # the model failed a moment ago
+                raise _fail(ModelError(outcome.skipped or ""), retry_after=outcome.retry_after)
+            raise HTTPException(409, outcome.skipped)
+        data: dict[str, Any] = outcome.result.as_json()
+        return data
 
     @app.post("/v1/ask")
     async def ask(req: AskRequest) -> StreamingResponse:
         return StreamingResponse(
-            _ask_stream(workspace, req.question, req.budget, CancelToken()),
+            _ask_stream(services.questions, req.question, req.budget, CancelToken()),
             media_type="application/x-ndjson",
         )
 
@@ -394,7 +352,7 @@ def create_app(workspace: Workspace, config: ServerConfig | None = None) -> Fast
                     t: CancelToken = token,
                 ) -> None:
                     async for line in _ask_stream(
-                        workspace, q, b if isinstance(b, int) else None, t
+                        services.questions, q, b if isinstance(b, int) else None, t
                     ):
                         event = json.loads(line)
                         event["id"] = rid
@@ -417,35 +375,30 @@ def create_app(workspace: Workspace, config: ServerConfig | None = None) -> Fast
     return guarded
 
 
+def _fail(exc: Exception, retry_after: float | None = None) -> HTTPException:
+    """The one mapping of service errors to HTTP: the model's are 503 (with ``Retry-After``
+    when trying again soon makes sense), the rest the client's (400)."""
+    if isinstance(exc, ModelError):
+        headers = None
+        if retry_after is not None:
+            headers = {"Retry-After": str(max(1, round(retry_after)))}
+        return HTTPException(503, str(exc), headers=headers)
+    return HTTPException(400, str(exc))
+
+
 async def _ask_stream(
-    workspace: Workspace, question: str, budget: int | None, cancel: CancelToken
+    questions: QuestionService, question: str, budget: int | None, cancel: CancelToken
 ) -> AsyncIterator[str]:
-    """NDJSON events: the context (snippets), the answer's tokens, then done (with citations)."""
+    """NDJSON events: the context (snippets and sources), the answer's tokens, then done
+    (answer and checked citations), or an error."""
     try:
-        engine = await asyncio.to_thread(lambda: workspace.qa)
-        # an empty question retrieves the project overview
-        ctx = await asyncio.to_thread(engine.retrieve, question, engine.answer_budget(budget))
-        yield json.dumps({"type": "context", **ctx.as_json()}) + "\n"
-        parts: list[str] = []
-        stream = engine.astream(ctx, cancel)
-        try:
-            async for piece in stream:
-                if cancel.cancelled:
-                    break
-                parts.append(piece)
-                yield json.dumps({"type": "token", "text": piece}) + "\n"
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        answer = "".join(parts)
-        done = {
-            "type": "done",
-            "answer": answer,
-            "citations": _citations(answer),
-            "cancelled": cancel.cancelled,
-        }
-        yield json.dumps(done) + "\n"
+        async for event in questions.ask(question, budget=budget, cancel=cancel):
+            if isinstance(event, Retrieved):
+                yield json.dumps({"type": "context", **event.as_json()}) + "\n"
+            elif isinstance(event, Piece):
+                yield json.dumps({"type": "token", "text": event.text}) + "\n"
+            else:
+                yield json.dumps({"type": "done", **event.as_json()}) + "\n"
     except asyncio.CancelledError:
         cancel.cancel()
         raise

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from ..backends import CancelToken
+from ..backends.base import CancelToken
 
 __all__ = ["CompletionSlot", "DocumentPacer"]
 
