@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from ..settings import load_settings
+from ..settings import deep_merge, load_settings
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = [
     "SECTION",
     "apply_settings",
-    "deep_merge",
     "normalize_keys",
     "pull_configuration",
     "register",
@@ -44,17 +43,6 @@ SECTION = "repolens"
 _CLIENT_ONLY = frozenset({"trace", "path", "command", "args", "env"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 PULL_TIMEOUT = 5.0
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``extra`` over ``base``, nested objects merged key by key."""
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def _snake(key: str) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "SettingsError",
+    "deep_merge",
     "load_settings",
     "user_config_dir",
     "user_config_path",
@@ -159,7 +160,7 @@ class Settings(_Section):
         self, overrides: dict[str, Any], lenient: bool = False
     ) -> tuple[Settings, list[str]]:
         """A copy with ``overrides`` (nested dicts) applied; see :func:`load_settings`."""
-        data = _deep_merge(self.model_dump(), overrides)
+        data = deep_merge(self.model_dump(), overrides)
         return _validate(data, lenient, "overrides")
 
 
@@ -173,11 +174,12 @@ def user_config_path() -> Path:
     return Path(explicit).expanduser() if explicit else user_config_dir() / "config.toml"
 
 
-def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, nested objects merged key by key (neither is changed)."""
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
     return out
@@ -304,7 +306,7 @@ def load_settings(
         layers.append((overrides, "flags"))
     data: dict[str, Any] = {}
     for layer, origin in layers:
-        candidate = _deep_merge(data, layer)
+        candidate = deep_merge(data, layer)
         try:
             Settings.model_validate(candidate)
             data = candidate
