@@ -2,12 +2,17 @@
 
 ``CompletionEngine.context`` is the whole retrieval and prompt-building path (the same the
 editor's completion and ``repolens context`` use); ``complete``/``acomplete`` add the model
-call, post-processing and the cache.
+call, post-processing and the cache. It is two halves: *collect* reads what the cursor needs
+(the buffer, definitions resolved through the index, look-alike windows, neighbours: all
+through :class:`~repolens.completion.reader.RepoReader`) and turns it into choices; *build*
+is :mod:`repolens.completion.plan`'s pure stages (budgets, windows, fitting, a stable order)
+and the template. What the engine keeps across requests (recently used files, the order
+snippets were shown in, answers already given) is handed in by its owner.
 
 Prompt layout, for prefix caching: stable material first (repo map, the file's imported
 definitions), then look-alike code, then what the cursor specifically needs, then the current
 file. The current file's prefix window starts on a line that only moves every
-``_PREFIX_STEP`` lines, and snippets keep their previous order across keystrokes, so
+``plan.PREFIX_STEP`` lines, and snippets keep their previous order across keystrokes, so
 consecutive requests share a long prompt prefix that llama.cpp and vLLM reuse.
 """
 
@@ -16,10 +21,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import posixpath
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,26 +30,24 @@ from typing import Any
 from ..backends.base import CancelToken, GenerationParams, Model, Tokenizer
 from ..errors import UsageError
 from ..indexer import Definition, LanguageSpec, RepoIndex, language_for_path
-from ..indexer.discovery import check_content
-from ..indexer.extract import extract
 from ..settings import CompletionSettings
 from ..tokens import TokenCounter, counts_file
 from ..types import Snippet
-from .budget import Choice, levels_for, select
+from .budget import Choice, levels_for
 from .cache import CompletionCache
 from .cursor import Cursor, analyze
+from .plan import SnippetOrder, budgets, fit, prefix_window, suffix_window, top_members
 from .postprocess import decide_mode, postprocess
+from .reader import RepoReader
 from .render import Rendered, full_fits, render
 from .retrieval import Candidate, gather
-from .similar import file_windows, similar_windows
+from .similar import similar_windows
 from .templates import FimTemplate
 
 __all__ = ["CompletionEngine", "CompletionResult", "ContextResult", "resolve_position"]
 
 log = logging.getLogger(__name__)
 
-_PREFIX_STEP = 16
-_SOURCE_ORDER = {"repo_map": 0, "import": 1, "base": 2, "similar": 3, "definition": 4, "type": 5}
 _COUNT_CACHE = 20_000
 
 
@@ -141,6 +141,10 @@ class CompletionEngine:
         model: Model | None = None,
         context_window: int | None = None,
         repo_name: str | None = None,
+        *,
+        recent_files: list[str] | None = None,
+        order: SnippetOrder | None = None,
+        cache: CompletionCache | None = None,
     ) -> None:
         self.index = index
         self.settings = settings
@@ -151,122 +155,11 @@ class CompletionEngine:
         self.count = TokenCounter(
             tokenizer, size=_COUNT_CACHE, path=_counts_path(index, tokenizer, model)
         )
-        self.cache = CompletionCache()
-        self._order: OrderedDict[str, list[tuple[str, int, int]]] = OrderedDict()
-        self._lines: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
-        self._windows: OrderedDict[tuple[str, int], list[tuple[int, int, frozenset[str]]]] = (
-            OrderedDict()
-        )
-        self._lock = threading.Lock()
-        self.recent_files: list[str] = []  # most recent last; the language server keeps it
-
-    # -- inputs ----------------------------------------------------------------------------
-
-    def _file_text(self, path: str, text: str | None) -> tuple[str, LanguageSpec]:
-        spec = language_for_path(path)
-        if spec is None:
-            raise UsageError(f"{path}: not a language repolens completes (by its extension)")
-        if text is not None:
-            return text, spec
-        indexed = self.index.text(path)
-        full = self.index.root / path
-        if full.is_file():
-            data = full.read_bytes()
-            problem = check_content(data)
-            if problem == "binary file":
-                raise UsageError(f"{path}: binary file")
-            disk = data.decode("utf-8", "replace")
-            return disk, spec
-        if indexed is not None:
-            return indexed, spec
-        raise UsageError(f"{path}: no such file in {self.index.root}")
-
-    def _lines_of(self, path: str) -> list[str]:
-        version = self.index.store.generation
-        key = (path, version)
-        with self._lock:
-            hit = self._lines.get(key)
-            if hit is not None:
-                return hit
-        text = self.index.text(path) or ""
-        lines = text.split("\n")
-        with self._lock:
-            self._lines[key] = lines
-            if len(self._lines) > 256:
-                self._lines.popitem(last=False)
-        return lines
-
-    def _windows_of(self, path: str, stop: frozenset[str]) -> list[tuple[int, int, frozenset[str]]]:
-        key = (path, self.index.store.generation)
-        with self._lock:
-            hit = self._windows.get(key)
-            if hit is not None:
-                return hit
-        windows = file_windows(self._lines_of(path), stop, max_lines=600)
-        with self._lock:
-            self._windows[key] = windows
-            if len(self._windows) > 256:
-                self._windows.popitem(last=False)
-        return windows
-
-    # -- the current file window ---------------------------------------------------------
-
-    def _budgets(self, budget: int | None) -> tuple[int, int, int]:
-        ctx = self.settings.budget_tokens if budget is None else budget
-        prefix = self.settings.prefix_tokens
-        suffix = self.settings.suffix_tokens if self.template.supports_suffix else 0
-        if self.context_window:
-            room = self.context_window - self.settings.max_tokens - 64
-            over = ctx + prefix + suffix - room
-            if over > 0:
-                cut = min(over, ctx)
-                ctx -= cut
-                over -= cut
-                if over > 0:
-                    suffix = max(0, suffix - over)
-                    prefix = max(64, prefix - max(0, over - self.settings.suffix_tokens))
-        return ctx, prefix, suffix
-
-    def _prefix_window(self, cur: Cursor, budget: int) -> tuple[int, str]:
-        """(0-based first line, prefix text): as many lines as fit, starting on a stable line.
-
-        Lines are sized with the calibrated estimate, which errs high: the windows only need to
-        leave the model's context window room, and an exact count of a 1.5K-token window costs
-        milliseconds per keystroke. (Cross-file snippets are counted exactly against --budget.)
-        """
-        total = self.count.estimate(cur.line_before)
-        first = cur.line
-        while first > 0:
-            t = self.count.estimate(cur.lines[first - 1]) + 1
-            if total + t > budget:
-                break
-            total += t
-            first -= 1
-        while True:
-            if first > 0:
-                first = min(cur.line, ((first + _PREFIX_STEP - 1) // _PREFIX_STEP) * _PREFIX_STEP)
-            text = "\n".join([*cur.lines[first : cur.line], cur.line_before])
-            if first >= cur.line or self.count.estimate(text) <= budget:
-                return first, text
-            first += _PREFIX_STEP
-
-    def _suffix_window(self, cur: Cursor, budget: int) -> tuple[int, str]:
-        """(0-based last line, suffix text)."""
-        if budget <= 0:
-            return cur.line, ""
-        total = self.count.estimate(cur.line_after)
-        last = cur.line
-        while last + 1 < len(cur.lines):
-            t = self.count.estimate(cur.lines[last + 1]) + 1
-            if total + t > budget:
-                break
-            total += t
-            last += 1
-        while True:
-            text = "\n".join([cur.line_after, *cur.lines[cur.line + 1 : last + 1]])
-            if last <= cur.line or self.count.estimate(text) <= budget:
-                return last, text
-            last = max(cur.line, last - 4)
+        self.reader = RepoReader(index)
+        # state kept across requests, given by whoever owns it (the completion service)
+        self.recent_files = recent_files if recent_files is not None else []  # most recent last
+        self.order = order or SnippetOrder()
+        self.cache = cache or CompletionCache()
 
     # -- choices ---------------------------------------------------------------------------
 
@@ -282,7 +175,7 @@ class CompletionEngine:
 
         def lines() -> list[str]:
             if not lines_memo:
-                lines_memo.append(self._lines_of(d.path))
+                lines_memo.append(self.reader.lines_of(d.path))
             return lines_memo[0]
 
         members_cache: dict[str, tuple[list[Definition], list[tuple[str, Definition]]]] = {}
@@ -325,7 +218,7 @@ class CompletionEngine:
                 own, inherited = members()
                 limit = int(level.split("-", 1)[1]) if "-" in level else None
                 if limit is not None:
-                    own, inherited = _top_members(own, inherited, limit, partial)
+                    own, inherited = top_members(own, inherited, limit, partial)
                 return render(
                     d, spec, "outline", file_lines=lines(), members=own, inherited=inherited
                 )
@@ -349,44 +242,20 @@ class CompletionEngine:
             return self.template.file_header.format(path=path)
         return f"# Path: {path} (lines 1-1)\n\n"
 
-    def _neighbours(self, path: str) -> list[str]:
-        """Files related to ``path``: recently used ones, its imports and importers, siblings."""
-        out: list[str] = []
-        seen = {path}
-        for p in reversed(self.recent_files):
-            if p not in seen:
-                out.append(p)
-                seen.add(p)
-        for imp in self.index.imports(path):
-            t = imp.target
-            if t and not t.endswith("/") and t not in seen:
-                out.append(t)
-                seen.add(t)
-        for p in self.index.importers(path)[:8]:
-            if p not in seen:
-                out.append(p)
-                seen.add(p)
-        directory = posixpath.dirname(path)
-        for p in self.index.repo_files().files_in(directory)[:12]:
-            if p not in seen and language_for_path(p) is not None:
-                out.append(p)
-                seen.add(p)
-        return out[:16]
-
     def _similar_choices(self, cur: Cursor, neighbours: Sequence[str]) -> list[Choice]:
         query = "\n".join([*cur.lines[max(0, cur.line - 12) : cur.line], cur.line_before])
         # open/recent files first (their windows are warm), then a few import neighbours
         recent = [p for p in neighbours if p in self.recent_files][:6]
         others = [p for p in neighbours if p not in self.recent_files][:3]
         files = [
-            (p, self._windows_of(p, cur.language.stop_words))
+            (p, self.reader.windows_of(p, cur.language.stop_words))
             for p in recent + others
             if p != cur.path
         ]
         windows = similar_windows(query, files, stop=cur.language.stop_words, top=3)
         out = []
         for w in windows:
-            text = "\n".join(self._lines_of(w.path)[w.start_line - 1 : w.end_line])
+            text = "\n".join(self.reader.lines_of(w.path)[w.start_line - 1 : w.end_line])
             rendered = Rendered(text, "full", w.start_line, w.end_line)
             out.append(
                 Choice(
@@ -428,42 +297,6 @@ class CompletionEngine:
             )
         return out
 
-    def _select(self, choices: list[Choice], budget: int) -> list[Snippet]:
-        """Choose with estimated counts, then make the budget hold in exact tokens."""
-        if budget <= 0:
-            return []
-        chosen = select(choices, budget, self.count.estimate)
-        headers = {c.path: c.header_tokens for c in choices}
-        for s in chosen:
-            s.tokens = self.count(s.text)
-        total = sum(s.tokens + headers.get(s.path, 0) for s in chosen)
-        while chosen and total > budget:  # the estimate was low: drop the least useful
-            worst = min(range(len(chosen)), key=lambda i: chosen[i].score)
-            dropped = chosen.pop(worst)
-            total -= dropped.tokens + headers.get(dropped.path, 0)
-        return chosen
-
-    def _order_snippets(self, path: str, snippets: list[Snippet]) -> list[Snippet]:
-        """Stable material first; snippets shown last time keep their relative order."""
-
-        def key(s: Snippet) -> tuple[str, int, int]:
-            return (s.path, s.start_line, s.end_line)
-
-        fresh = sorted(
-            snippets, key=lambda s: (_SOURCE_ORDER.get(s.source, 9), s.path, s.start_line)
-        )
-        with self._lock:
-            previous = self._order.get(path, [])
-            position = {k: i for i, k in enumerate(previous)}
-            kept = sorted((s for s in fresh if key(s) in position), key=lambda s: position[key(s)])
-            new = [s for s in fresh if key(s) not in position]
-            ordered = kept + new
-            self._order[path] = [key(s) for s in ordered]
-            self._order.move_to_end(path)
-            while len(self._order) > 64:
-                self._order.popitem(last=False)
-        return ordered
-
     # -- the public path -------------------------------------------------------------------
 
     def context(
@@ -498,7 +331,7 @@ class CompletionEngine:
     ) -> ContextResult:
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        buffer, spec = self._file_text(path, text)
+        buffer, spec = self.reader.file_text(path, text)
         lines = buffer.split("\n")
         if line < 1 or line > len(lines):
             raise UsageError(
@@ -512,14 +345,15 @@ class CompletionEngine:
                 f"({width} characters; the last position is {width + 1})"
             )
         cur = analyze(path, spec, buffer, line - 1, column - 1)
-        ctx_budget, prefix_budget, suffix_budget = self._budgets(budget)
-        first, prefix = self._prefix_window(cur, prefix_budget)
-        last, suffix = self._suffix_window(cur, suffix_budget)
+        room = budgets(self.settings, self.template, self.context_window, budget)
+        ctx_budget = room.context
+        first, prefix = prefix_window(cur, room.prefix, self.count.estimate)
+        last, suffix = suffix_window(cur, room.suffix, self.count.estimate)
         visible = (first + 1, last + 1)
         t = time.perf_counter()
         timings["window"] = (t - started) * 1000
 
-        defs = self._current_definitions(path, buffer, spec, line - 1)
+        defs = self.reader.current_definitions(path, buffer, spec, line - 1)
         retrieval = gather(self.index, cur, defs, visible)
         t2 = time.perf_counter()
         timings["resolve"] = (t2 - t) * 1000
@@ -539,15 +373,15 @@ class CompletionEngine:
         t3 = time.perf_counter()
         timings["collect"] = (t3 - t2) * 1000
 
-        snippets = self._select(choices, ctx_budget)
+        snippets = fit(choices, ctx_budget, self.count)
         if ctx_budget > 0 and sum(s.tokens for s in snippets) < 0.8 * ctx_budget:
             # room left: top up with look-alike code and a map of the neighbourhood
-            neighbours = self._neighbours(path)
+            neighbours = self.reader.neighbours(path, self.recent_files)
             fillers = self._similar_choices(cur, neighbours) + self._repo_map_choices(neighbours)
             if fillers:
                 choices = sorted(choices + fillers, key=lambda c: -c.score)
-                snippets = self._select(choices, ctx_budget)
-        snippets = self._order_snippets(path, snippets)
+                snippets = fit(choices, ctx_budget, self.count)
+        snippets = self.order.arrange(path, snippets)
         t4 = time.perf_counter()
         timings["select"] = (t4 - t3) * 1000
 
@@ -582,22 +416,6 @@ class CompletionEngine:
             line_before=cur.line_before,
             line_after=cur.line_after,
         )
-
-    def _current_definitions(
-        self, path: str, buffer: str, spec: LanguageSpec, cursor_line: int
-    ) -> list[Definition]:
-        """The current file's definitions: from the overlay (an open buffer), from the index
-        when the buffer differs from it only around the cursor (line numbers still hold),
-        else from a fresh parse."""
-        overlay = self.index.overlay_facts(path)
-        if overlay is not None:
-            return overlay.definitions
-        indexed = self.index.text(path)
-        if indexed is not None and (
-            indexed == buffer or _differs_only_near(indexed, buffer, cursor_line)
-        ):
-            return self.index.file_definitions(path)
-        return extract(path, buffer.encode("utf-8", "surrogatepass"), spec).definitions
 
     # -- with the model --------------------------------------------------------------------
 
@@ -694,43 +512,3 @@ def _constant(rendered: Rendered) -> Callable[[str], Rendered]:
         return rendered
 
     return render_any
-
-
-def _differs_only_near(a: str, b: str, line: int, radius: int = 2) -> bool:
-    """Same number of lines, and every difference within ``radius`` lines of ``line``."""
-    la, lb = a.split("\n"), b.split("\n")
-    if len(la) != len(lb):
-        return False
-    lo, hi = line - radius, line + radius
-    return all(x == y or lo <= i <= hi for i, (x, y) in enumerate(zip(la, lb, strict=True)))
-
-
-def _top_members(
-    own: list[Definition],
-    inherited: list[tuple[str, Definition]],
-    limit: int,
-    partial: str,
-) -> tuple[list[Definition], list[tuple[str, Definition]]]:
-    """The ``limit`` members most worth showing: those matching what is being typed, then
-    public before private, own before inherited, in source order."""
-    ranked: list[tuple[tuple[int, int, int, int], Definition | tuple[str, Definition]]] = []
-    for i, m in enumerate(own):
-        ranked.append(
-            ((0 if partial and m.name.startswith(partial) else 1, m.name.startswith("_"), 0, i), m)
-        )
-    for i, (base, m) in enumerate(inherited):
-        ranked.append(
-            (
-                (0 if partial and m.name.startswith(partial) else 1, m.name.startswith("_"), 1, i),
-                (base, m),
-            )
-        )
-    ranked.sort(key=lambda pair: pair[0])
-    keep = ranked[:limit]
-    keep_own = [
-        x for k, x in sorted(keep, key=lambda p: (p[0][2], p[0][3])) if isinstance(x, Definition)
-    ]
-    keep_inh = [
-        x for k, x in sorted(keep, key=lambda p: (p[0][2], p[0][3])) if isinstance(x, tuple)
-    ]
-    return keep_own, keep_inh

@@ -97,8 +97,8 @@ class Services:
                     model=ws.model,
                     context_window=info.context_window,
                     repo_name=ws.root.name,
+                    recent_files=self.completions.recent,  # the same list, kept up to date
                 )
-                engine.recent_files = self.completions.recent  # the same list, kept up to date
                 self._engine = engine
             return self._engine
 
