@@ -402,32 +402,12 @@ class QAEngine:
             return limit
         return budget
 
-    def stream(
-        self, ctx: QAContext, cancel: CancelToken | None = None, max_tokens: int | None = None
-    ) -> Iterator[str]:
-        """Stream the model's answer to a context from :meth:`retrieve` or :meth:`overview`."""
-        return self.ws.model.chat(ctx.messages, self._params(max_tokens), cancel)
-
     def astream(
         self, ctx: QAContext, cancel: CancelToken | None = None, max_tokens: int | None = None
     ) -> AsyncIterator[str]:
+        """Stream the model's answer to a context from :meth:`retrieve` (closing the iterator
+        stops the model); :class:`repolens.app.QuestionService` runs the whole question."""
         return self.ws.model.achat(ctx.messages, self._params(max_tokens), cancel)
-
-    def answer(
-        self, question: str, budget: int | None = None, cancel: CancelToken | None = None
-    ) -> Iterator[str]:
-        """Stream the answer to ``question`` (the project overview for an empty question)."""
-        ctx = self.retrieve(question, self.answer_budget(budget))
-        yield from self.stream(ctx, cancel)
-
-    async def aanswer(
-        self, question: str, budget: int | None = None, cancel: CancelToken | None = None
-    ) -> AsyncIterator[str]:
-        import asyncio
-
-        ctx = await asyncio.to_thread(self.retrieve, question, self.answer_budget(budget))
-        async for piece in self.astream(ctx, cancel):
-            yield piece
 
 
 def _key(s: Snippet) -> tuple[str, int, int]:
