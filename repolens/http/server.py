@@ -23,12 +23,20 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    HTTPException,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -191,12 +199,14 @@ class _Guard:
 
 # -- the app ----------------------------------------------------------------------------------
 
+#: The routes: each translates HTTP to a service of :mod:`repolens.app` and back.
+router = APIRouter()
+
 
 def create_app(workspace: Workspace | Services, config: ServerConfig | None = None) -> FastAPI:
     """The FastAPI app serving ``workspace`` (wrapped in the security guard)."""
     config = config or ServerConfig()
     services = workspace if isinstance(workspace, Services) else Services(workspace)
-    workspace = services.workspace
 
     def run_index() -> None:
         try:
@@ -216,163 +226,185 @@ def create_app(workspace: Workspace | Services, config: ServerConfig | None = No
         description="Repository-aware completion, context, Q&A and commit messages from a "
         "model on your machine.",
     )
-
-    async def in_thread(fn: Callable[[], Any]) -> Any:
-        return await asyncio.to_thread(fn)
-
-    @app.get("/v1/health")
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__}
-
-    @app.get("/v1/status")
-    async def status() -> dict[str, Any]:
-        data = await in_thread(workspace.status)
-        data["indexing"] = services.indexing.state.as_json()
-        return data
-
-    @app.post("/v1/context")
-    async def context(req: PositionRequest) -> dict[str, Any]:
-        from ..completion.engine import resolve_position
-
-        def work() -> dict[str, Any]:
-            path = resolve_position(workspace.root, req.file)
-            return services.engine.context(
-                path, req.line, req.column, text=req.text, budget=req.budget
-            ).as_json()
-
-        try:
-            result: dict[str, Any] = await in_thread(work)
-            return result
-        except (RepolensError, ModelError) as exc:
-            raise _fail(exc) from None
-
-    @app.post("/v1/complete")
-    async def complete(req: CompleteRequest, request: Request) -> dict[str, Any]:
-        from ..completion.engine import resolve_position
-
-        try:
-            path = resolve_position(workspace.root, req.file)
-        except RepolensError as exc:
-            raise _fail(exc) from None
-        cancel = CancelToken()
-        ask = CompletionRequest(path, req.line, req.column, text=req.text, budget=req.budget)
-        task = asyncio.ensure_future(services.completions.suggest(ask, cancel=cancel))
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.25)
-            if not task.done() and await request.is_disconnected():
-                cancel.cancel()
-                task.cancel()
-                raise HTTPException(499, "client closed the request")
-        outcome = task.result()
-        if outcome.error is not None:
-            raise _fail(outcome.error, retry_after=outcome.retry_after)
-        if outcome.result is None:
-            if outcome.retry_after is not None:  # the model failed a moment ago
-                raise _fail(ModelError(outcome.skipped or ""), retry_after=outcome.retry_after)
-            raise HTTPException(409, outcome.skipped)
-        data: dict[str, Any] = outcome.result.as_json()
-        return data
-
-    @app.post("/v1/ask")
-    async def ask(req: AskRequest) -> StreamingResponse:
-        return StreamingResponse(
-            _ask_stream(services.questions, req.question, req.budget, CancelToken()),
-            media_type="application/x-ndjson",
-        )
-
-    @app.post("/v1/commit-message")
-    async def commit_message(req: CommitRequest) -> dict[str, Any]:
-        from ..commit import commit_message as make
-
-        def work() -> dict[str, Any]:
-            msg = make(
-                workspace.root,
-                staged=req.staged if req.range is None else False,
-                rev_range=req.range,
-                settings=workspace.settings,
-                model=workspace.model,
-            )
-            data: dict[str, Any] = msg.as_json()
-            return data
-
-        try:
-            result: dict[str, Any] = await in_thread(work)
-            return result
-        except (RepolensError, ModelError) as exc:
-            raise _fail(exc) from None
-
-    @app.get("/v1/file")
-    async def read_file(path: str, line: int | None = None) -> dict[str, Any]:
-        """A repository file's indexed text, for the chat page's citation links."""
-        from ..completion.engine import resolve_position
-
-        try:
-            rel = resolve_position(workspace.root, path)
-        except RepolensError as exc:
-            raise HTTPException(403, str(exc)) from None
-        text = await in_thread(lambda: workspace.index.text(rel))
-        if text is None:
-            raise HTTPException(404, f"{rel} is not an indexed file of this repository")
-        return {"path": rel, "line": line, "text": text}
-
-    @app.websocket("/v1/chat")
-    async def chat(ws: WebSocket) -> None:
-        await ws.accept()
-        current: tuple[asyncio.Task[None], CancelToken] | None = None
-        try:
-            while True:
-                try:
-                    message = json.loads(await ws.receive_text())
-                    kind = message.get("type")
-                except (json.JSONDecodeError, AttributeError):
-                    await ws.send_json({"type": "error", "message": "send JSON objects"})
-                    continue
-                if kind == "cancel":
-                    if current is not None:
-                        current[1].cancel()
-                        current[0].cancel()
-                        current = None
-                        await ws.send_json({"type": "cancelled", "id": message.get("id")})
-                    continue
-                if kind != "ask":
-                    await ws.send_json({"type": "error", "message": f"unknown type {kind!r}"})
-                    continue
-                if current is not None and not current[0].done():
-                    current[1].cancel()
-                    current[0].cancel()
-                token = CancelToken()
-                request_id = message.get("id")
-                question = str(message.get("question", ""))[:20_000]
-                budget = message.get("budget")
-
-                async def relay(
-                    rid: Any = request_id,
-                    q: str = question,
-                    b: Any = budget,
-                    t: CancelToken = token,
-                ) -> None:
-                    async for line in _ask_stream(
-                        services.questions, q, b if isinstance(b, int) else None, t
-                    ):
-                        event = json.loads(line)
-                        event["id"] = rid
-                        await ws.send_json(event)
-
-                current = (asyncio.ensure_future(relay()), token)
-        except WebSocketDisconnect:
-            pass
-        finally:
-            if current is not None:
-                current[1].cancel()
-                current[0].cancel()
-
-    @app.get("/", response_class=HTMLResponse)
-    async def page() -> str:
-        return resources.files(__package__).joinpath("static/index.html").read_text("utf-8")
-
+    app.state.services = services
+    app.include_router(router)
     guarded: Any = _Guard(app, config)
     guarded.fastapi = app  # tests and the CLI reach the app through the guard
     return guarded
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+Served = Annotated[Services, Depends(_services)]
+
+
+def _path(services: Services, file: str) -> str:
+    """A repository path for ``file`` (400 for anything outside the repository)."""
+    from ..completion.engine import resolve_position
+
+    try:
+        return resolve_position(services.root, file)
+    except RepolensError as exc:
+        raise _fail(exc) from None
+
+
+@router.get("/v1/health")
+async def health() -> dict[str, Any]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/v1/status")
+async def status(services: Served) -> dict[str, Any]:
+    data: dict[str, Any] = await asyncio.to_thread(services.workspace.status)
+    data["indexing"] = services.indexing.state.as_json()
+    return data
+
+
+@router.post("/v1/context")
+async def context(req: PositionRequest, services: Served) -> dict[str, Any]:
+    path = _path(services, req.file)
+
+    def work() -> dict[str, Any]:
+        engine = services.completions.engine()
+        return engine.context(
+            path, req.line, req.column, text=req.text, budget=req.budget
+        ).as_json()
+
+    try:
+        result: dict[str, Any] = await asyncio.to_thread(work)
+    except (RepolensError, ModelError) as exc:
+        raise _fail(exc) from None
+    return result
+
+
+@router.post("/v1/complete")
+async def complete(req: CompleteRequest, request: Request, services: Served) -> dict[str, Any]:
+    path = _path(services, req.file)
+    cancel = CancelToken()
+    ask = CompletionRequest(path, req.line, req.column, text=req.text, budget=req.budget)
+    task = asyncio.ensure_future(services.completions.suggest(ask, cancel=cancel))
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.25)
+        if not task.done() and await request.is_disconnected():
+            cancel.cancel()
+            task.cancel()
+            raise HTTPException(499, "client closed the request")
+    outcome = task.result()
+    if outcome.error is not None:
+        raise _fail(outcome.error, retry_after=outcome.retry_after)
+    if outcome.result is None:
+        if outcome.retry_after is not None:  # the model failed a moment ago
+            raise _fail(ModelError(outcome.skipped or ""), retry_after=outcome.retry_after)
+        raise HTTPException(409, outcome.skipped)
+    data: dict[str, Any] = outcome.result.as_json()
+    return data
+
+
+@router.post("/v1/ask")
+async def ask(req: AskRequest, services: Served) -> StreamingResponse:
+    events = _ask_events(services.questions, req.question, req.budget, CancelToken())
+    lines = (json.dumps(event) + "\n" async for event in events)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
+@router.post("/v1/commit-message")
+async def commit_message(req: CommitRequest, services: Served) -> dict[str, Any]:
+    from ..commit import commit_message as make
+
+    ws = services.workspace
+
+    def work() -> dict[str, Any]:
+        msg = make(
+            ws.root,
+            staged=req.staged if req.range is None else False,
+            rev_range=req.range,
+            settings=ws.settings,
+            model=ws.model,
+        )
+        data: dict[str, Any] = msg.as_json()
+        return data
+
+    try:
+        result: dict[str, Any] = await asyncio.to_thread(work)
+    except (RepolensError, ModelError) as exc:
+        raise _fail(exc) from None
+    return result
+
+
+@router.get("/v1/file")
+async def read_file(services: Served, path: str, line: int | None = None) -> dict[str, Any]:
+    """A repository file's indexed text, for the chat page's citation links."""
+    from ..completion.engine import resolve_position
+
+    try:
+        rel = resolve_position(services.root, path)
+    except RepolensError as exc:
+        raise HTTPException(403, str(exc)) from None
+    text = await asyncio.to_thread(lambda: services.workspace.index.text(rel))
+    if text is None:
+        raise HTTPException(404, f"{rel} is not an indexed file of this repository")
+    return {"path": rel, "line": line, "text": text}
+
+
+@router.websocket("/v1/chat")
+async def chat(ws: WebSocket) -> None:
+    """Questions over a WebSocket: ``{"type": "ask", "id", "question"}`` starts an answer
+    (and stops the one before), ``{"type": "cancel", "id"}`` stops it; every event carries
+    its question's ``id``."""
+    services: Services = ws.app.state.services
+    await ws.accept()
+    current: tuple[asyncio.Task[None], CancelToken] | None = None
+
+    def stop() -> None:
+        if current is not None:
+            current[1].cancel()
+            current[0].cancel()
+
+    async def relay(rid: Any, question: str, budget: int | None, cancel: CancelToken) -> None:
+        async for event in _ask_events(services.questions, question, budget, cancel):
+            await ws.send_json({**event, "id": rid})
+
+    try:
+        while True:
+            try:
+                message = json.loads(await ws.receive_text())
+                kind = message.get("type")
+            except (json.JSONDecodeError, AttributeError):
+                await ws.send_json({"type": "error", "message": "send JSON objects"})
+                continue
+            if kind == "cancel":
+                if current is not None:
+                    stop()
+                    current = None
+                    await ws.send_json({"type": "cancelled", "id": message.get("id")})
+                continue
+            if kind != "ask":
+                await ws.send_json({"type": "error", "message": f"unknown type {kind!r}"})
+                continue
+            stop()
+            budget = message.get("budget")
+            token = CancelToken()
+            task = asyncio.ensure_future(
+                relay(
+                    message.get("id"),
+                    str(message.get("question", ""))[:20_000],
+                    budget if isinstance(budget, int) else None,
+                    token,
+                )
+            )
+            current = (task, token)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        stop()
+
+
+@router.get("/", response_class=HTMLResponse)
+async def page() -> str:
+    return resources.files(__package__).joinpath("static/index.html").read_text("utf-8")
 
 
 def _fail(exc: Exception, retry_after: float | None = None) -> HTTPException:
@@ -386,23 +418,23 @@ def _fail(exc: Exception, retry_after: float | None = None) -> HTTPException:
     return HTTPException(400, str(exc))
 
 
-async def _ask_stream(
+async def _ask_events(
     questions: QuestionService, question: str, budget: int | None, cancel: CancelToken
-) -> AsyncIterator[str]:
-    """NDJSON events: the context (snippets and sources), the answer's tokens, then done
-    (answer and checked citations), or an error."""
+) -> AsyncIterator[dict[str, Any]]:
+    """The events of one answer as JSON objects: the context (snippets and sources), the
+    answer's tokens, then done (answer and checked citations), or an error."""
     try:
         async for event in questions.ask(question, budget=budget, cancel=cancel):
             if isinstance(event, Retrieved):
-                yield json.dumps({"type": "context", **event.as_json()}) + "\n"
+                yield {"type": "context", **event.as_json()}
             elif isinstance(event, Piece):
-                yield json.dumps({"type": "token", "text": event.text}) + "\n"
+                yield {"type": "token", "text": event.text}
             else:
-                yield json.dumps({"type": "done", **event.as_json()}) + "\n"
+                yield {"type": "done", **event.as_json()}
     except asyncio.CancelledError:
         cancel.cancel()
         raise
     except (RepolensError, ModelError) as exc:
-        yield json.dumps({"type": "error", "message": str(exc)}) + "\n"
+        yield {"type": "error", "message": str(exc)}
     finally:
         cancel.cancel()  # whatever happened, the model stops
