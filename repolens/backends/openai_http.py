@@ -1,14 +1,25 @@
 """One client for every OpenAI-compatible server: vLLM, llama.cpp's servers, Ollama, LM Studio.
 
 Raw completion goes to ``POST /v1/completions`` (FIM prompts are raw text), chat to
-``POST /v1/chat/completions``; both stream server-sent events (``stream: true``). The sync
-methods return iterators, the async ones async iterators; all of them stop, and close the
-HTTP stream so the server stops generating, when:
+``POST /v1/chat/completions``; both stream server-sent events (``stream: true``), decoded by
+``httpx-sse``. There is one streaming path, the blocking one (``complete``/``chat``); the async
+methods run it in a worker thread (:class:`~repolens.backends.base.StreamsInThreads`, as the
+other backends do). Every stream stops, and closes the HTTP connection so the server stops
+generating, when:
 
 - the :class:`CancelToken` is set: a callback shuts the socket down, which interrupts even a
-  read that is blocked while the server evaluates a long prompt;
+  read that is blocked while the server evaluates a long prompt (closing the connection, the
+  way the libraries' own ``close()`` does, does not wake a read blocked in another thread);
 - the async iterator is closed (``aclose()``, leaving ``async with aclosing(...)``) or the
-  task awaiting it is cancelled (an LSP ``$/cancelRequest``).
+  task awaiting it is cancelled (an LSP ``$/cancelRequest``): that sets the worker's token.
+
+Why not the ``openai`` SDK (``benchmarks/model_client.py`` measures both against a real
+llama_cpp.server): per request they cost the same within noise, but a cancel from another
+thread through ``Stream.close()`` (or ``httpx``'s ``Response.close()``) ends a read blocked
+during prompt evaluation only when the first token arrives (seconds; the socket shutdown here:
+~1-4 ms), and raises into the reader; decoding a 200-event stream costs ~19 ms against ~4 ms
+(a pydantic object per chunk), importing it ~630 ms, and it brings its own HTTP stack, with
+no whole-body fallback, no llama.cpp/vLLM tokenize endpoints and its own error messages.
 
 The server's model name, context window and tokenizer are discovered on first use:
 ``GET /v1/models`` (one served model is picked automatically; vLLM reports ``max_model_len``,
@@ -21,20 +32,19 @@ llama-cpp-python ``POST /extras/tokenize``), probed once; a server without any o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import socket
 import threading
 import time
-import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from httpx_sse import EventSource
 
 from ..net import is_loopback
 from ..settings import ModelSettings
@@ -45,6 +55,7 @@ from .base import (
     ModelError,
     ModelInfo,
     ModelUnavailable,
+    StreamsInThreads,
 )
 
 __all__ = [
@@ -140,7 +151,7 @@ def _error_message(response: httpx.Response) -> str:
 
 
 def _socket_of(response: httpx.Response) -> Any:
-    """The response's socket: a ``socket.socket`` (sync) or asyncio's ``TransportSocket``."""
+    """The response's socket (httpx's documented ``network_stream`` extension), if any."""
     stream = response.extensions.get("network_stream")
     get = getattr(stream, "get_extra_info", None)
     if get is None:
@@ -157,9 +168,9 @@ def _interrupt_on_cancel(
 ) -> Callable[[], None]:
     """Shut the response's socket down when ``cancel`` is set; returns the unregister function.
 
-    ``shutdown`` wakes a read blocked in another thread or in the event loop at once (closing
-    the file descriptor would not); the reader then sees end-of-stream, and the server sees
-    the connection go away and stops generating.
+    ``shutdown`` wakes a read blocked in another thread at once (closing the file descriptor
+    would not); the reader then sees end-of-stream, and the server sees the connection go away
+    and stops generating.
     """
     if cancel is None:
         return lambda: None
@@ -173,30 +184,6 @@ def _interrupt_on_cancel(
                 pass
 
     return cancel.on_cancel(interrupt)
-
-
-class _SSEDecoder:
-    """Server-sent events: ``data:`` lines joined until a blank line; comments skipped."""
-
-    def __init__(self) -> None:
-        self._data: list[str] = []
-
-    def feed(self, line: str) -> str | None:
-        if not line:
-            return self.flush()
-        if line.startswith(":"):
-            return None  # comment / keep-alive ping
-        field, _, value = line.partition(":")
-        if field == "data":
-            self._data.append(value[1:] if value.startswith(" ") else value)
-        return None
-
-    def flush(self) -> str | None:
-        if not self._data:
-            return None
-        data = "\n".join(self._data)
-        self._data = []
-        return data
 
 
 def _completion_piece(choice: dict[str, Any]) -> str | None:
@@ -340,11 +327,11 @@ class ServerTokenizer:
 # --------------------------------------------------------------------------- the model
 
 
-class OpenAIModel:
+class OpenAIModel(StreamsInThreads):
     """An OpenAI-compatible server; implements :class:`repolens.backends.Model`.
 
-    ``transport`` / ``async_transport`` replace the network (tests use
-    :class:`httpx.MockTransport` for payloads no real server produces).
+    ``transport`` replaces the network (tests use :class:`httpx.MockTransport` for payloads no
+    real server produces).
     """
 
     def __init__(
@@ -352,7 +339,6 @@ class OpenAIModel:
         settings: ModelSettings,
         *,
         transport: httpx.BaseTransport | None = None,
-        async_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not settings.url:
             raise ModelUnavailable(
@@ -374,9 +360,6 @@ class OpenAIModel:
             transport=transport,
             trust_env=self._trust_env,
         )
-        self._async_transport = async_transport
-        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
-        self._aclients = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._info: ModelInfo | None = None
         self._learned_context: int | None = None
@@ -623,7 +606,7 @@ class OpenAIModel:
             body["seed"] = params.seed
         return body
 
-    # ----------------------------------------------------------------- sync streaming
+    # ----------------------------------------------------------------- streaming
 
     def complete(
         self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
@@ -657,26 +640,7 @@ class OpenAIModel:
             with self._client.stream("POST", url, json=body) as response:
                 unregister = _interrupt_on_cancel(response, cancel)
                 try:
-                    if response.status_code >= 400:
-                        response.read()
-                        raise self._http_error(response, url)
-                    if not _is_event_stream(response):
-                        piece = self._whole_body(response.read(), url, extract)
-                        if piece:
-                            yield piece
-                        return
-                    reader = _EventReader(self, url, extract)
-                    for line in response.iter_lines():
-                        if cancel is not None and cancel.cancelled:
-                            return
-                        piece = reader.feed(line)
-                        if piece:
-                            yield piece
-                        if reader.done:
-                            return
-                    piece = reader.end()
-                    if piece:
-                        yield piece
+                    yield from self._pieces(response, url, extract, cancel)
                 finally:
                     unregister()
         except httpx.HTTPError as exc:
@@ -684,99 +648,58 @@ class OpenAIModel:
                 return
             raise self._transport_error(exc, url) from None
 
-    # ----------------------------------------------------------------- async streaming
+    def _pieces(
+        self, response: httpx.Response, url: str, extract: _Extract, cancel: CancelToken | None
+    ) -> Iterator[str]:
+        """The text of one answer, piece by piece: its server-sent events, or the one JSON
+        object of a server that ignored ``stream: true``.
 
-    def acomplete(
-        self, prompt: str, params: GenerationParams, cancel: CancelToken | None = None
-    ) -> AsyncIterator[str]:
-        return self._astream(
-            "/completions", lambda: self._completion_body(prompt, params), _completion_piece, cancel
-        )
-
-    def achat(
-        self,
-        messages: Sequence[ChatMessage],
-        params: GenerationParams,
-        cancel: CancelToken | None = None,
-    ) -> AsyncIterator[str]:
-        return self._astream(
-            "/chat/completions", lambda: self._chat_body(messages, params), _chat_piece, cancel
-        )
-
-    def _aclient(self) -> httpx.AsyncClient:
-        """One async client per event loop (connections belong to the loop that made them)."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._aclients.get(loop)
-            if client is None or client.is_closed:
-                client = httpx.AsyncClient(
-                    timeout=self._timeout,
-                    headers=self._headers,
-                    transport=self._async_transport,
-                    trust_env=self._trust_env,
-                )
-                self._aclients[loop] = client
-            return client
-
-    async def _astream(
-        self,
-        path: str,
-        make_body: Callable[[], dict[str, Any]],
-        extract: _Extract,
-        cancel: CancelToken | None,
-    ) -> AsyncIterator[str]:
-        url = self.api_url + path
-        if cancel is not None and cancel.cancelled:
+        A stream is complete after ``data: [DONE]`` or a chunk with a ``finish_reason``; one
+        that just stops is an error (llama-cpp-python's server, for one, answers a prompt
+        longer than its context with an empty 200 stream).
+        """
+        if response.status_code >= 400:
+            response.read()
+            raise self._http_error(response, url)
+        if not _is_event_stream(response):
+            piece = self._whole_body(response.read(), url, extract)
+            if piece:
+                yield piece
             return
-        if self._info is None and not self._settings.model:
-            await asyncio.to_thread(lambda: self.info)  # discovery is blocking I/O
-        body = make_body()
-        client = self._aclient()
-        try:
-            async with client.stream("POST", url, json=body) as response:
-                unregister = _interrupt_on_cancel(response, cancel)
-                try:
-                    if response.status_code >= 400:
-                        await response.aread()
-                        raise self._http_error(response, url)
-                    if not _is_event_stream(response):
-                        piece = self._whole_body(await response.aread(), url, extract)
-                        if piece:
-                            yield piece
-                        return
-                    reader = _EventReader(self, url, extract)
-                    async for line in response.aiter_lines():
-                        if cancel is not None and cancel.cancelled:
-                            return
-                        piece = reader.feed(line)
-                        if piece:
-                            yield piece
-                        if reader.done:
-                            return
-                    piece = reader.end()
-                    if piece:
-                        yield piece
-                finally:
-                    unregister()
-        except httpx.HTTPError as exc:
+        # a server that names no content type is read as the stream it was asked for
+        response.headers.setdefault("content-type", "text/event-stream")
+        finished = False
+        for event in EventSource(response).iter_sse():
             if cancel is not None and cancel.cancelled:
                 return
-            raise self._transport_error(exc, url) from None
+            data = event.data
+            if not data:
+                continue  # an event without data is not dispatched (the SSE standard)
+            if data.strip() == "[DONE]":
+                return
+            try:
+                chunk = json.loads(data)
+            except json.JSONDecodeError:
+                raise ModelError(f"malformed stream from {url}: not JSON: {data[:200]!r}") from None
+            piece, done = self._piece(chunk, url, extract)
+            finished = finished or done
+            if piece:
+                yield piece
+        if not finished and not (cancel is not None and cancel.cancelled):
+            raise ModelError(
+                f"the answer from {url} stopped before it was complete (no [DONE]); the "
+                "server may have failed, e.g. on a prompt longer than its context window: its "
+                "log says why"
+            )
 
     # ----------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
-        """Close the sync client; async clients are dropped (see :meth:`aclose`)."""
+        """Close the HTTP client (its connections); the model cannot be used afterwards."""
         self._client.close()
-        with self._lock:
-            self._aclients.clear()
 
     async def aclose(self) -> None:
-        """Close the async client of the running event loop, then :meth:`close`."""
-        with self._lock:
-            client = self._aclients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        """:meth:`close`, for ``async`` callers (the streams run on the same client)."""
         self.close()
 
 
@@ -787,49 +710,3 @@ def _data_of(chunk: dict[str, Any]) -> str:
 def _is_event_stream(response: httpx.Response) -> bool:
     content_type = response.headers.get("content-type", "")
     return "text/event-stream" in content_type or not content_type
-
-
-class _EventReader:
-    """Turns the lines of an SSE answer into text pieces and knows whether it ended cleanly.
-
-    A stream is complete after ``data: [DONE]`` or a chunk with a ``finish_reason``; one that
-    just stops is an error (llama-cpp-python's server, for one, answers a prompt longer than
-    its context with an empty 200 stream).
-    """
-
-    def __init__(self, model: OpenAIModel, url: str, extract: _Extract) -> None:
-        self._model = model
-        self._url = url
-        self._extract = extract
-        self._decoder = _SSEDecoder()
-        self._finished = False
-        self.done = False
-
-    def feed(self, line: str) -> str:
-        data = self._decoder.feed(line.rstrip("\r"))
-        return "" if data is None else self._event(data)
-
-    def end(self) -> str:
-        data = self._decoder.flush()
-        piece = "" if data is None else self._event(data)
-        if not (self.done or self._finished):
-            raise ModelError(
-                f"the answer from {self._url} stopped before it was complete (no [DONE]); the "
-                "server may have failed, e.g. on a prompt longer than its context window: its "
-                "log says why"
-            )
-        return piece
-
-    def _event(self, data: str) -> str:
-        if data.strip() == "[DONE]":
-            self.done = True
-            return ""
-        try:
-            chunk = json.loads(data)
-        except json.JSONDecodeError:
-            raise ModelError(
-                f"malformed stream from {self._url}: not JSON: {data[:200]!r}"
-            ) from None
-        piece, finished = self._model._piece(chunk, self._url, self._extract)
-        self._finished = self._finished or finished
-        return piece

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from repolens.backends import (
+    CancelToken,
     GenerationParams,
     ModelError,
     ModelUnavailable,
@@ -51,10 +52,7 @@ def delta(content: str | None, finish: str | None = None) -> dict[str, object]:
 def model_with(handler: Handler, **settings: object) -> OpenAIModel:
     values: dict[str, object] = {"backend": "openai", "url": URL, "model": "m"}
     values.update(settings)
-    transport = httpx.MockTransport(handler)
-    return OpenAIModel(
-        ModelSettings.model_validate(values), transport=transport, async_transport=transport
-    )
+    return OpenAIModel(ModelSettings.model_validate(values), transport=httpx.MockTransport(handler))
 
 
 def routes(table: dict[str, Handler | httpx.Response]) -> Handler:
@@ -83,6 +81,39 @@ def test_sse_comments_multiline_data_and_crlf_are_parsed() -> None:
         lambda _r: httpx.Response(200, headers={"content-type": "text/event-stream"}, text=body)
     )
     assert list(model.complete("x", PARAMS)) == ["a", "b"]
+
+
+def test_unicode_line_separators_inside_data_are_text_not_line_breaks() -> None:
+    """Servers that write JSON as raw UTF-8 (llama-server, vLLM) send U+2028, U+2029 and NEL
+    unescaped; only CR, LF and CRLF end an SSE line (``str.splitlines`` would split there)."""
+    text = "a\u2028b\u2029c\x85d"
+    body = (
+        f"data: {json.dumps(chunk(text), ensure_ascii=False)}\r"
+        "\r"
+        f"data: {json.dumps(chunk('!', 'stop'), ensure_ascii=False)}\n\n"
+    )
+    model = model_with(
+        lambda _r: httpx.Response(200, headers={"content-type": "text/event-stream"}, text=body)
+    )
+    assert list(model.complete("x", PARAMS)) == [text, "!"]
+
+
+async def test_unicode_line_separators_async() -> None:
+    text = "x\u2028y"
+    model = model_with(
+        lambda _r: httpx.Response(
+            200,
+            headers={"content-type": "text/event-stream"},
+            text=f"data: {json.dumps(chunk(text, 'stop'), ensure_ascii=False)}\n\n",
+        )
+    )
+    assert [p async for p in model.acomplete("x", PARAMS)] == [text]
+
+
+def test_events_without_data_are_skipped_and_a_missing_content_type_is_a_stream() -> None:
+    body = f"event: ping\n\nretry: 100\n\ndata: {json.dumps(chunk('ok', 'stop'))}\n\n"
+    model = model_with(lambda _r: httpx.Response(200, content=body.encode()))
+    assert list(model.complete("x", PARAMS)) == ["ok"]
 
 
 def test_request_body_carries_the_parameters_and_the_key() -> None:
@@ -148,6 +179,21 @@ def test_stream_cut_short_is_a_model_error() -> None:
     model = model_with(lambda _r: sse(chunk("a"), done=False))
     with pytest.raises(ModelError, match="stopped before it was complete"):
         list(model.complete("x", PARAMS))
+
+
+def test_a_stream_that_ends_because_it_was_cancelled_is_not_an_error() -> None:
+    token = CancelToken()
+
+    def body() -> Iterator[bytes]:
+        yield f"data: {json.dumps(chunk('a'))}\n\n".encode()
+        token.cancel()  # as when the socket is shut down: the stream just ends
+
+    model = model_with(
+        lambda _r: httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=body()
+        )
+    )
+    assert list(model.complete("x", PARAMS, token)) == ["a"]
 
 
 def test_server_that_ignores_stream_true_still_works() -> None:
