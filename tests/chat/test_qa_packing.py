@@ -12,7 +12,6 @@ from repolens.backends.base import Tokenizer
 from repolens.chat.packing import (
     BOUNDARY_SLACK,
     PackItem,
-    TokenCounter,
     block_parts,
     dependency_order,
     pack,
@@ -104,36 +103,6 @@ def test_dependency_cycles_are_broken_at_the_least_relevant_file() -> None:
     snippets = [snippet("a.py", 1, 0.9), snippet("b.py", 1, 0.3), snippet("c.py", 1, 0.5)]
     deps = {"a.py": {"b.py"}, "b.py": {"c.py"}, "c.py": {"a.py"}}
     assert [s.path for s in dependency_order(snippets, deps)] == ["b.py", "a.py", "c.py"]
-
-
-class CountingTokenizer:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def count(self, text: str) -> int:
-        self.calls += 1
-        return len(text.split())
-
-    def count_many(self, texts: list[str]) -> list[int]:
-        return [self.count(t) for t in texts]
-
-
-def test_token_counter_remembers_counts_and_counts_batches() -> None:
-    tok = CountingTokenizer()
-    counter = TokenCounter(tok)
-    long_text = "word " * 40
-    assert counter(long_text) == 40 and counter(long_text) == 40
-    assert tok.calls == 1
-    assert counter.count_many(["a b", long_text, "", "c d e", "f", "g h", "i"]) == [
-        2,
-        40,
-        0,
-        3,
-        1,
-        2,
-        1,
-    ]
-    assert tok.calls == 6  # the long text and the empty one were not counted again
 
 
 def test_block_text_is_what_the_prompt_gets() -> None:
