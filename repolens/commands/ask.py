@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..app.questions import Piece, Retrieved
 from ..errors import RepolensError
 from .common import find_repo_root, print_json, settings_for
 from .index import update_with_progress
@@ -138,6 +137,8 @@ def _run(service: QuestionService, args: argparse.Namespace, question: str) -> i
 
 
 async def _answer(service: QuestionService, args: argparse.Namespace, question: str) -> int:
+    from ..app import Piece, Retrieved
+
     out: dict[str, Any] = {}
     async for event in service.ask(question, budget=args.budget, max_tokens=args.max_tokens):
         if isinstance(event, Retrieved):
