@@ -34,7 +34,7 @@ from .prompts import comments_messages, explain_messages, extract_code, translat
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-    from ..workspace import Workspace
+    from .qa import Repository  # what an action needs of the opened repository
 
 __all__ = [
     "CodeRange",
@@ -73,7 +73,7 @@ class CodeRange:
     language: str  # tree-sitter language name, or "text"
 
 
-def load_range(ws: Workspace, path: str, start_line: int, end_line: int) -> CodeRange:
+def load_range(ws: Repository, path: str, start_line: int, end_line: int) -> CodeRange:
     """The range's text: an open editor buffer (index overlay) first, then the file on disk."""
     rel = resolve_position(ws.root, path)
     text: str | None = None
@@ -102,7 +102,7 @@ def load_range(ws: Workspace, path: str, start_line: int, end_line: int) -> Code
 # -- context -------------------------------------------------------------------------------
 
 
-def _used_definitions(ws: Workspace, rng: CodeRange) -> list[Definition]:
+def _used_definitions(ws: Repository, rng: CodeRange) -> list[Definition]:
     """Definitions outside the range of the names the range uses, in order of first use."""
     if rng.language == "text":
         return []
@@ -124,7 +124,7 @@ def _used_definitions(ws: Workspace, rng: CodeRange) -> list[Definition]:
 
 
 def range_context(
-    ws: Workspace, rng: CodeRange, budget: int, count: TokenCounter | None = None
+    ws: Repository, rng: CodeRange, budget: int, count: TokenCounter | None = None
 ) -> str:
     """Context blocks (``path:start-end`` headed) for what the range uses, within ``budget``."""
     if budget < 64:
@@ -167,7 +167,7 @@ def _key(s: Snippet) -> tuple[str, int, int]:
 
 
 def _prepare(
-    ws: Workspace, path: str, start_line: int, end_line: int, output_tokens: int | None
+    ws: Repository, path: str, start_line: int, end_line: int, output_tokens: int | None
 ) -> tuple[CodeRange, str, TokenCounter, int]:
     """The range, its context and the generation limit, fitted to the model's window."""
     rng = load_range(ws, path, start_line, end_line)
@@ -187,13 +187,13 @@ def _prepare(
     return rng, context, counter, output_tokens
 
 
-def _output_tokens(ws: Workspace, code: str) -> int:
+def _output_tokens(ws: Repository, code: str) -> int:
     """Room for an answer that repeats the code with additions (comments, another syntax)."""
     return max(ws.settings.chat.answer_tokens, 2 * TokenCounter(ws.tokenizer)(code) + 64)
 
 
 def _generate(
-    ws: Workspace, messages: Sequence[ChatMessage], max_tokens: int, cancel: CancelToken | None
+    ws: Repository, messages: Sequence[ChatMessage], max_tokens: int, cancel: CancelToken | None
 ) -> Iterator[str]:
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0, seed=0)
     return ws.model.chat(messages, params, cancel)
@@ -203,7 +203,7 @@ def _generate(
 
 
 def explain(
-    ws: Workspace,
+    ws: Repository,
     path: str,
     start_line: int,
     end_line: int,
@@ -218,7 +218,7 @@ def explain(
 
 
 def add_comments(
-    ws: Workspace,
+    ws: Repository,
     path: str,
     start_line: int,
     end_line: int,
@@ -249,7 +249,7 @@ def add_comments(
 
 
 def translate(
-    ws: Workspace,
+    ws: Repository,
     path: str,
     start_line: int,
     end_line: int,
