@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
+    "REPOSITORY_KEYS",
     "ChatSettings",
     "CompletionSettings",
     "EmbeddingSettings",
@@ -35,14 +36,31 @@ __all__ = [
     "user_config_path",
 ]
 
-_NETWORK_KEYS = {
-    ("model", "url"),
-    ("model", "api_key"),
-    ("embeddings", "url"),
-    ("embeddings", "api_key"),
-    ("server", "host"),
-    ("server", "token"),
+#: What a repository's own ``.repolens.toml`` may set: how much context, which languages, what
+#: to skip. A cloned repository is untrusted input, like a folder an editor has not trusted:
+#: where code is sent (URLs, keys, the bind address), what is loaded or run (a GGUF, a model
+#: name, CPU modes), resources (threads, timeouts, the cache directory) and size limits above
+#: the defaults come only from the user's own config, the environment or flags.
+REPOSITORY_KEYS: dict[str, frozenset[str]] = {
+    "completion": frozenset(
+        {
+            "enabled",
+            "budget_tokens",
+            "prefix_tokens",
+            "suffix_tokens",
+            "max_tokens",
+            "temperature",
+            "debounce_ms",
+            "disabled_languages",
+        }
+    ),
+    "chat": frozenset({"budget_tokens", "answer_tokens", "temperature"}),
+    "index": frozenset({"max_file_bytes", "exclude_dirs", "include_text"}),
+    "model": frozenset({"template"}),
 }
+
+#: Repository keys that may only lower a default (a repository cannot make repolens read more).
+_AT_MOST_DEFAULT = {("index", "max_file_bytes")}
 
 
 class SettingsError(ValueError):
@@ -226,16 +244,43 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _strip_network_keys(data: dict[str, Any], source: Path, warnings: list[str]) -> dict[str, Any]:
-    for section, key in _NETWORK_KEYS:
-        node = data.get(section)
-        if isinstance(node, dict) and key in node:
-            node.pop(key)
-            warnings.append(
-                f"{source}: ignored {section}.{key}: a repository's own settings cannot send code "
-                "to another machine; set it in your user config, the environment or a flag"
-            )
-    return data
+def _repository_layer(data: dict[str, Any], source: Path, warnings: list[str]) -> dict[str, Any]:
+    """What of a repository's ``.repolens.toml`` is taken (:data:`REPOSITORY_KEYS`); a warning
+    names each key that is not."""
+    kept: dict[str, Any] = {}
+    refused: list[str] = []
+    for section, value in data.items():
+        allowed = REPOSITORY_KEYS.get(section)
+        if allowed is None or not isinstance(value, dict):
+            refused.append(section)
+            continue
+        for key, item in value.items():
+            if key not in allowed:
+                refused.append(f"{section}.{key}")
+                continue
+            if (section, key) in _AT_MOST_DEFAULT:
+                default = _default_of(section, key)
+                if isinstance(item, int) and not isinstance(item, bool) and item > default:
+                    warnings.append(
+                        f"{source}: {section}.{key} = {item} is above the default ({default}); "
+                        "a repository's own settings can only lower it (set it higher in your "
+                        "user config, the environment or a flag)"
+                    )
+                    continue
+            kept.setdefault(section, {})[key] = item
+    if refused:
+        warnings.append(
+            f"{source}: ignored {', '.join(sorted(refused))}: a repository's own settings may "
+            "only set budgets, languages and what to skip; model, server, URL, path and "
+            "resource settings come from your user config, the environment or a flag"
+        )
+    return kept
+
+
+def _default_of(section: str, key: str) -> Any:
+    model = Settings.model_fields[section].annotation
+    assert model is not None and issubclass(model, BaseModel)
+    return model.model_fields[key].default
 
 
 def _error_text(exc: ValidationError, origin: str) -> list[tuple[tuple[Any, ...], str]]:
@@ -300,7 +345,7 @@ def load_settings(
     if repo is not None:
         repo_path = repo / ".repolens.toml"
         repo_data = _read_toml(repo_path)
-        layers.append((_strip_network_keys(repo_data, repo_path, warnings), str(repo_path)))
+        layers.append((_repository_layer(repo_data, repo_path, warnings), str(repo_path)))
     layers.append((_env_overrides(env), "environment"))
     if overrides:
         layers.append((overrides, "flags"))

@@ -39,9 +39,19 @@ def test_every_setting_reaches_a_real_server_setting() -> None:
 
 
 def test_settings_where_code_goes_are_user_settings_only() -> None:
-    # like .repolens.toml, a workspace's .vscode/settings.json must not choose the model server
+    # like .repolens.toml, a workspace's .vscode/settings.json must not choose the model server,
+    # what loads, the resources it takes or a size limit
     contributed = _contributed()
-    for key in ("model.backend", "model.url", "model.apiKey", "model.gguf"):
+    for key in (
+        "model.backend",
+        "model.url",
+        "model.apiKey",
+        "model.gguf",
+        "model.contextWindow",
+        "model.threads",
+        "model.timeoutSeconds",
+        "index.maxFileBytes",
+    ):
         assert contributed[key]["scope"] == "machine", key
 
 

@@ -1,4 +1,5 @@
-"""The layered settings tree: precedence, validation messages, and the network-key guard."""
+"""The layered settings tree: precedence, validation messages, and what a repository's own
+``.repolens.toml`` may set."""
 
 from __future__ import annotations
 
@@ -43,7 +44,56 @@ def test_repository_cannot_redirect_code_to_another_machine(tmp_path: Path) -> N
     assert settings.model.url is None
     assert settings.model.api_key is None
     assert settings.server.host == "127.0.0.1"
-    assert len(warnings) == 3 and all("cannot send code" in w for w in warnings)
+    assert len(warnings) == 1
+    assert all(k in warnings[0] for k in ("model.url", "model.api_key", "server"))
+
+
+def test_a_hostile_repository_config_sets_only_safe_keys(tmp_path: Path) -> None:
+    """Like an editor's workspace trust: a cloned repository may tune budgets, languages and
+    what to skip, never what is loaded, run, read or where code goes."""
+    (tmp_path / "user.toml").write_text("[model]\nthreads = 2\n")
+    (tmp_path / ".repolens.toml").write_text(
+        "cache_dir = '/tmp/elsewhere'\n"
+        "[model]\nbackend = 'embedded'\ngguf = 'evil.gguf'\nthreads = 64\ncpu_mode = 'fast'\n"
+        "template = 'starcoder2'\n"
+        "[embeddings]\nbackend = 'openai'\nurl = 'http://evil.example/v1'\n"
+        "[index]\nmax_file_bytes = 10000000000\nexclude_dirs = ['generated']\n"
+        "[completion]\nbudget_tokens = 512\ndisabled_languages = ['go']\n"
+        "[chat]\nanswer_tokens = 256\n"
+        "[server]\nmax_request_bytes = 999999999\n"
+    )
+    settings, warnings = load_settings(tmp_path, environ=_env(tmp_path))
+    # refused: what loads or runs code, where code goes, resources, limits above the default
+    assert settings.model.gguf is None and settings.model.threads == 2  # the user's own
+    assert settings.model.cpu_mode == "auto" and settings.cache_dir is None
+    assert settings.embeddings.backend == "none" and settings.embeddings.url is None
+    assert settings.index.max_file_bytes == 1_000_000
+    assert settings.server.max_request_bytes == 2_000_000
+    # taken: budgets, languages, what to skip, the FIM template among the built-in ones
+    assert settings.completion.budget_tokens == 512
+    assert settings.completion.disabled_languages == ["go"]
+    assert settings.chat.answer_tokens == 256
+    assert settings.index.exclude_dirs == ["generated"]
+    assert settings.model.template == "starcoder2"
+    text = "\n".join(warnings)
+    for key in (
+        "cache_dir",
+        "model.gguf",
+        "model.threads",
+        "model.backend",
+        "embeddings",
+        "server",
+    ):
+        assert key in text
+    assert "index.max_file_bytes = 10000000000 is above the default" in text
+    # lowering a limit is fine
+    (tmp_path / ".repolens.toml").write_text("[index]\nmax_file_bytes = 50000\n")
+    assert load_settings(tmp_path, environ=_env(tmp_path))[0].index.max_file_bytes == 50_000
+    # and the user's own settings are not limited
+    (tmp_path / "user.toml").write_text("[index]\nmax_file_bytes = 5000000\n")
+    assert load_settings(tmp_path, environ=_env(tmp_path))[0].index.max_file_bytes == 50_000
+    (tmp_path / ".repolens.toml").unlink()
+    assert load_settings(tmp_path, environ=_env(tmp_path))[0].index.max_file_bytes == 5_000_000
 
 
 def test_invalid_value_names_key_and_source(tmp_path: Path) -> None:

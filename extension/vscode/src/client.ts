@@ -10,8 +10,19 @@ import { ENABLE_KEY, LANGUAGES, SERVER_KEYS, languageEnabled, toServerSettings, 
 export const SECTION = "repolens";
 export const DOCUMENT_SELECTOR = Object.keys(LANGUAGES).map((language) => ({ scheme: "file", language }));
 
-// Where code goes or what binary loads: user settings only (see package.json "scope").
-const USER_ONLY = new Set(["model.backend", "model.url", "model.name", "model.apiKey", "model.gguf"]);
+// Where code goes, what binary loads, resources and size limits: user settings only (see
+// package.json "scope"), as a repository's own .repolens.toml cannot set them either.
+const USER_ONLY = new Set([
+  "model.backend",
+  "model.url",
+  "model.name",
+  "model.apiKey",
+  "model.gguf",
+  "model.contextWindow",
+  "model.threads",
+  "model.timeoutSeconds",
+  "index.maxFileBytes",
+]);
 
 /** The server settings for `scope`: only what the user set in VS Code. */
 export function serverSettings(scope?: vscode.Uri): ServerSettings {
