@@ -11,7 +11,6 @@ from __future__ import annotations
 import posixpath
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from rapidfuzz import fuzz, process
 
 from .build import IndexSummary, ProgressCallback, facts_for_text, index_repository
 from .discovery import DiscoveryOptions, file_kind
+from .memo import Memo
 from .model import Definition, FileFacts, Import, Reference
 from .resolvers import RepoFiles, resolver_for
 from .store import Store, db_path_for, is_corruption
@@ -104,20 +104,12 @@ class RepoIndex:
         self.root = Path(root).resolve()
         self.options = options or DiscoveryOptions()
         self.store = Store(db_path_for(self.root, cache_dir), self.root)
+        self._memo = Memo(self.store)
         self._overlay: dict[str, _Overlay] = {}
         self._overlay_lock = threading.Lock()
         self._names_cache: tuple[int, int, list[str]] | None = None
         self._files_cache: tuple[int, int, frozenset[str], RepoFiles] | None = None
         self._overlay_version = 0
-        self._memo: dict[tuple[Any, ...], Any] = {}
-        self._memo_deps: dict[tuple[Any, ...], frozenset[str]] = {}
-        self._memo_by_path: dict[str, set[tuple[Any, ...]]] = {}
-        self._memo_lock = threading.Lock()
-        self._frames = threading.local()
-        self._memo_version: tuple[int, int] = (-1, -1)
-        self._seen_data_versions: dict[int, int] = {}  # reader connection -> data_version
-        self._data_changes = 0
-        self._memo_checked = 0.0
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -152,9 +144,9 @@ class RepoIndex:
             self._overlay[path] = _Overlay(text, facts)
             self._overlay_version += 1
         if new_file:
-            self._forget_all()  # the set of files changed: any import may resolve differently
+            self._memo.forget_all()  # the set of files changed: any import may resolve differently
         else:
-            self._forget(path)
+            self._memo.forget(path)
         return facts
 
     def clear_overlay(self, path: str) -> None:
@@ -165,9 +157,9 @@ class RepoIndex:
         if not removed:
             return
         if self.file_info(path) is None:
-            self._forget_all()  # an unsaved new file is gone
+            self._memo.forget_all()  # an unsaved new file is gone
         else:
-            self._forget(path)
+            self._memo.forget(path)
 
     def overlay_facts(self, path: str) -> FileFacts | None:
         entry = self._overlay.get(path)
@@ -183,91 +175,6 @@ class RepoIndex:
                 raise
             self.store.rebuild(f"is corrupt ({exc})")
             return []
-
-    # Memoised answers record which files they read (``_touch``); an overlay change of a file
-    # forgets only the answers that read it, plus those that read "everything" (lookups by
-    # name across the repository) and those about its directory (Go/Rust members).
-    _EVERYTHING = "*"
-
-    def _touch(self, *deps: str) -> None:
-        frames: list[set[str]] | None = getattr(self._frames, "stack", None)
-        if frames:
-            frames[-1].update(deps)
-
-    def _forget(self, path: str) -> None:
-        with self._memo_lock:
-            keys: set[tuple[Any, ...]] = set()
-            for dep in (path, self._EVERYTHING, "dir:" + posixpath.dirname(path)):
-                keys |= self._memo_by_path.pop(dep, set())
-            for key in keys:
-                self._memo.pop(key, None)
-                self._memo_deps.pop(key, None)
-
-    def _forget_all(self) -> None:
-        with self._memo_lock:
-            self._memo = {}
-            self._memo_deps = {}
-            self._memo_by_path = {}
-
-    def _memoized(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        """Answers cached until the database changes, or an overlay changes what they read.
-
-        The database's version is checked at most every 50 ms (a PRAGMA per call would cost
-        more than most answers), so another process's write is seen within that time.
-        """
-        now = time.monotonic()
-        if now - self._memo_checked > 0.05:
-            data_version = self._data_version()[1]
-            self._memo_checked = now
-        else:
-            data_version = self._memo_version[1]
-        version = (self.store.generation, data_version)
-        if version != self._memo_version or len(self._memo) > 50_000:
-            self._forget_all()
-            self._memo_version = version
-        frames: list[set[str]] | None = getattr(self._frames, "stack", None)
-        if frames is None:
-            frames = self._frames.stack = []
-        try:
-            value = self._memo[key]
-        except KeyError:
-            pass
-        else:
-            if frames:
-                frames[-1].update(self._memo_deps.get(key, ()))
-            return value
-        frames.append(set())
-        try:
-            value = compute()
-        finally:
-            deps = frames.pop()
-        with self._memo_lock:
-            self._memo[key] = value
-            self._memo_deps[key] = frozenset(deps)
-            for dep in deps:
-                self._memo_by_path.setdefault(dep, set()).add(key)
-        if frames:
-            frames[-1].update(deps)
-        return value
-
-    def _data_version(self) -> tuple[int, int]:
-        """(generation, a counter that moves whenever the database changed), comparable
-        across threads.
-
-        ``PRAGMA data_version`` is per connection: two threads' reader connections give
-        different numbers for the same state, so comparing them directly made every request
-        that landed on the other worker thread look like a database change and threw the memo
-        away (and with it most of the time budget of a keystroke). Each connection is compared
-        with its own last value instead; a connection seen for the first time counts as a
-        change, since it cannot tell what happened before it was opened.
-        """
-        conn = self.store.reader
-        value = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        with self._memo_lock:
-            if self._seen_data_versions.get(id(conn)) != value:
-                self._seen_data_versions[id(conn)] = value
-                self._data_changes += 1
-            return (self.store.generation, self._data_changes)
 
     def _defs(
         self, where: str, params: tuple[Any, ...], limit: int | None = None
@@ -297,7 +204,7 @@ class RepoIndex:
         return sorted(paths)
 
     def repo_files(self) -> RepoFiles:
-        version = self._data_version()
+        version = self._memo.data_version()
         overlaid = frozenset(self._overlay)  # the file list depends on overlay paths only
         cached = self._files_cache
         if cached is not None and cached[:3] == (*version, overlaid):
@@ -350,16 +257,19 @@ class RepoIndex:
         """Definitions named exactly ``name`` (optionally in ``scope``, of ``kinds``)."""
         kind_key = tuple(sorted(kinds)) if kinds is not None else None
         return list(
-            self._memoized(
+            self._memo.memoized(
                 ("definitions", name, scope, kind_key),
-                lambda: self._definitions_uncached(name, scope=scope, kinds=kind_key),
+                self._definitions_uncached,
+                name,
+                scope,
+                kind_key,
             )
         )
 
     def _definitions_uncached(
-        self, name: str, *, scope: str | None = None, kinds: Iterable[str] | None = None
+        self, name: str, scope: str | None, kinds: Iterable[str] | None
     ) -> list[Definition]:
-        self._touch(self._EVERYTHING)
+        self._memo.touch(Memo.EVERYTHING)
         where, params = "symbols.name = ?", [name]
         if scope is not None:
             where += " AND symbols.scope = ?"
@@ -379,7 +289,7 @@ class RepoIndex:
         return defs
 
     def _symbol_names(self) -> list[str]:
-        version = self._data_version()
+        version = self._memo.data_version()
         if self._names_cache is not None and self._names_cache[:2] == version:
             names = self._names_cache[2]
         else:
@@ -422,11 +332,11 @@ class RepoIndex:
 
     def file_definitions(self, path: str) -> list[Definition]:
         """The outline of a file: every definition in order, with its enclosing scope."""
-        return list(self._memoized(("defs", path), lambda: self._file_definitions_uncached(path)))
+        return list(self._memo.memoized(("defs", path), self._file_definitions_uncached, path))
 
     def _file_definitions_uncached(self, path: str) -> list[Definition]:
         """The outline of a file: every definition in order, with its enclosing scope."""
-        self._touch(path)
+        self._memo.touch(path)
         entry = self._overlay.get(path)
         if entry is not None:
             return sorted(entry.facts.definitions, key=lambda d: (d.start_line, d.name_line))
@@ -435,11 +345,11 @@ class RepoIndex:
     def members(self, container: Definition) -> list[Definition]:
         """Definitions directly inside a class/struct/interface/impl (same file or package)."""
         key = ("members", container.path, container.start_line, container.qualified_name)
-        return list(self._memoized(key, lambda: self._members_uncached(container)))
+        return list(self._memo.memoized(key, self._members_uncached, container))
 
     def _members_uncached(self, container: Definition) -> list[Definition]:
         """Definitions directly inside a class/struct/interface/impl (same file or package)."""
-        self._touch(container.path, "dir:" + posixpath.dirname(container.path))
+        self._memo.touch(container.path, "dir:" + posixpath.dirname(container.path))
         qualified = container.qualified_name
         if container.path in self._overlay:
             own = [d for d in self.file_definitions(container.path) if d.scope == qualified]
@@ -467,7 +377,7 @@ class RepoIndex:
     def bases(self, container: Definition) -> list[Definition]:
         """The classes/interfaces a class derives from, resolved from its own file."""
         key = ("bases", container.path, container.start_line, container.name)
-        return list(self._memoized(key, lambda: self._bases_uncached(container)))
+        return list(self._memo.memoized(key, self._bases_uncached, container))
 
     def _bases_uncached(self, container: Definition) -> list[Definition]:
         """The classes/interfaces a class derives from, resolved from its own file."""
@@ -483,7 +393,7 @@ class RepoIndex:
     def all_members(self, container: Definition, depth: int = 4) -> list[Definition]:
         """Members of a class and, after them, those it inherits (nearest base first)."""
         key = ("all_members", container.path, container.start_line, container.name, depth)
-        return list(self._memoized(key, lambda: self._all_members_uncached(container, depth)))
+        return list(self._memo.memoized(key, self._all_members_uncached, container, depth))
 
     def _all_members_uncached(self, container: Definition, depth: int = 4) -> list[Definition]:
         """Members of a class and, after them, those it inherits (nearest base first)."""
@@ -541,11 +451,11 @@ class RepoIndex:
 
     def imports(self, path: str) -> list[Import]:
         """What a file imports, with resolved targets."""
-        return list(self._memoized(("imports", path), lambda: self._imports_uncached(path)))
+        return list(self._memo.memoized(("imports", path), self._imports_uncached, path))
 
     def _imports_uncached(self, path: str) -> list[Import]:
         """What a file imports, with resolved targets."""
-        self._touch(path)
+        self._memo.touch(path)
         entry = self._overlay.get(path)
         if entry is not None:
             return self._resolve_overlay_imports(path, entry.facts)
@@ -629,7 +539,7 @@ class RepoIndex:
 
     def version(self) -> tuple[int, int, int]:
         """Changes whenever the database (any process's write) or an overlay changes."""
-        return (*self._data_version(), self._overlay_version)
+        return (*self._memo.data_version(), self._overlay_version)
 
     def chunks_of(self, path: str) -> list[ChunkHit]:
         entry = self._overlay.get(path)
@@ -664,8 +574,8 @@ class RepoIndex:
         re-exports and submodules), wildcard imports, names visible without import (Go and Java
         packages), and finally a repository-wide guess by name.
         """
-        res: Resolution = self._memoized(
-            ("resolve", path, name), lambda: self._resolve_uncached(path, name)
+        res: Resolution = self._memo.memoized(
+            ("resolve", path, name), self._resolve_uncached, path, name
         )
         return Resolution(list(res.definitions), res.via)
 
@@ -714,13 +624,13 @@ class RepoIndex:
 
     def _top_level(self, path: str, name: str) -> list[Definition]:
         """Top-level definitions of ``path`` named ``name`` (from a per-file map)."""
-        table: dict[str, list[Definition]] = self._memoized(
-            ("toplevel", path), lambda: self._top_level_map(path)
+        table: dict[str, list[Definition]] = self._memo.memoized(
+            ("toplevel", path), self._top_level_map, path
         )
         return list(table.get(name, ()))
 
     def _top_level_map(self, path: str) -> dict[str, list[Definition]]:
-        self._touch(path)
+        self._memo.touch(path)
         entry = self._overlay.get(path)
         if entry is not None:
             defs = [d for d in entry.facts.definitions if not d.scope]

@@ -258,6 +258,15 @@ class Store:
                 self._readers.append(conn)
         return conn
 
+    def reader_data_version(self) -> tuple[int, int]:
+        """(which connection, its ``PRAGMA data_version``) for this thread's reader.
+
+        The value moves whenever another connection committed since this one last looked; it
+        is per connection: values of two threads' readers are not comparable with each other.
+        """
+        conn = self.reader
+        return id(conn), int(conn.execute("PRAGMA data_version").fetchone()[0])
+
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction on the single writer connection."""

@@ -289,7 +289,7 @@ def test_overlay_change_forgets_only_what_read_that_file(small_repo: Path) -> No
     # a negative answer is cached...
     assert idx.resolve("pkg/extra.py", "fresh").definitions == []
     assert idx.resolve("pkg/__init__.py", "run").via == "import"
-    cached = dict(idx._memo)
+    cached = list(idx._memo)
     # ...and a function typed into an unsaved buffer of the module shows up at once
     idx.set_overlay(
         "pkg/core.py",
@@ -320,14 +320,14 @@ def test_memo_survives_requests_on_other_threads_and_sees_other_writers(
     idx = RepoIndex(small_repo)
     idx.update()
     resets = 0
-    forget_all = idx._forget_all
+    forget_all = idx._memo.forget_all
 
     def counting() -> None:
         nonlocal resets
         resets += 1
         forget_all()
 
-    idx._forget_all = counting  # type: ignore[method-assign]
+    idx._memo.forget_all = counting  # type: ignore[method-assign]
 
     def ask() -> object:
         time.sleep(0.06)  # past the memo's 50 ms re-check interval
