@@ -1,20 +1,19 @@
 """``RepoIndex``: the one object completion, Q&A and the language server read the index through.
 
-Reads go through a per-thread SQLite connection (WAL: they never wait for a re-index).
-Unsaved editor buffers are an *overlay*: a path set with :meth:`RepoIndex.set_overlay` is
-answered from the buffer's text and fresh facts instead of the database, so a function typed
-a second ago in another tab is already a definition.
+Reads go through :class:`~.reads.StoreReads` (every query, on a per-thread SQLite connection:
+WAL, they never wait for a re-index) and are kept in a :class:`~.memo.Memo`. Unsaved editor
+buffers are an *overlay*: a path set with :meth:`RepoIndex.set_overlay` is answered from the
+buffer's text and fresh facts instead of the database, so a function typed a second ago in
+another tab is already a definition.
 """
 
 from __future__ import annotations
 
 import posixpath
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -22,38 +21,13 @@ from .build import IndexSummary, ProgressCallback, facts_for_text, index_reposit
 from .discovery import DiscoveryOptions, file_kind
 from .memo import Memo
 from .model import Definition, FileFacts, Import, Reference
+from .reads import ChunkHit, FileInfo, StoreReads
 from .resolvers import RepoFiles, resolver_for
-from .store import Store, db_path_for, is_corruption
-from .terms import fts_query
+from .store import Store, db_path_for
 
 __all__ = ["ChunkHit", "FileInfo", "RepoIndex", "Resolution"]
 
-_SYMBOL_COLUMNS = (
-    "symbols.id, files.path, symbols.name, symbols.kind, symbols.scope, symbols.start_line,"
-    " symbols.end_line, symbols.name_line, symbols.name_col, symbols.signature, symbols.doc"
-)
 _MAX_DEPTH = 6
-
-
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    path: str
-    language: str
-    line_count: int
-    package: str
-    parse_errors: int
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkHit:
-    id: int
-    path: str
-    start_line: int
-    end_line: int
-    kind: str
-    symbol: str
-    chars: int
-    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,28 +44,6 @@ class _Overlay:
     facts: FileFacts
 
 
-def _definition(row: tuple[Any, ...]) -> Definition:
-    (id_, path, name, kind, scope, start, end, nline, ncol, signature, doc) = row
-    return Definition(
-        name=name,
-        kind=kind,
-        start_line=start,
-        end_line=end,
-        name_line=nline,
-        name_col=ncol,
-        signature=signature,
-        doc=doc,
-        scope=scope,
-        path=path,
-        id=id_,
-    )
-
-
-def _import(row: tuple[Any, ...]) -> Import:
-    module, name, alias, local, line, wildcard, reexport, target = row
-    return Import(module, name, alias, line, local, bool(wildcard), bool(reexport), target)
-
-
 class RepoIndex:
     """The index of one repository root."""
 
@@ -104,6 +56,7 @@ class RepoIndex:
         self.root = Path(root).resolve()
         self.options = options or DiscoveryOptions()
         self.store = Store(db_path_for(self.root, cache_dir), self.root)
+        self._db = StoreReads(self.store)
         self._memo = Memo(self.store)
         self._overlay: dict[str, _Overlay] = {}
         self._overlay_lock = threading.Lock()
@@ -165,27 +118,8 @@ class RepoIndex:
         entry = self._overlay.get(path)
         return entry.facts if entry else None
 
-    # -- plumbing --------------------------------------------------------------------------
-
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return self.store.reader.execute(sql, params).fetchall()
-        except sqlite3.DatabaseError as exc:
-            if not is_corruption(exc):
-                raise
-            self.store.rebuild(f"is corrupt ({exc})")
-            return []
-
-    def _defs(
-        self, where: str, params: tuple[Any, ...], limit: int | None = None
-    ) -> list[Definition]:
-        sql = (
-            f"SELECT {_SYMBOL_COLUMNS} FROM symbols"
-            f" JOIN files ON files.id = symbols.file_id WHERE {where}"
-        )
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        defs = [_definition(r) for r in self._rows(sql, params)]
+    def _stored(self, defs: list[Definition]) -> list[Definition]:
+        """``defs`` read from the database, without those of overlaid files."""
         if self._overlay:
             defs = [d for d in defs if d.path not in self._overlay]
         return defs
@@ -199,7 +133,7 @@ class RepoIndex:
     # -- files -----------------------------------------------------------------------------
 
     def files(self) -> list[str]:
-        paths = {r[0] for r in self._rows("SELECT path FROM files")}
+        paths = set(self._db.paths())
         paths.update(self._overlay)
         return sorted(paths)
 
@@ -218,19 +152,14 @@ class RepoIndex:
         if entry is not None:
             f = entry.facts
             return FileInfo(path, f.language, f.line_count, f.package, f.parse_errors)
-        rows = self._rows(
-            "SELECT path, language, line_count, package, parse_errors FROM files WHERE path = ?",
-            (path,),
-        )
-        return FileInfo(*rows[0]) if rows else None
+        return self._db.file_info(path)
 
     def text(self, path: str) -> str | None:
         """The indexed text of a file (an open buffer's text when it has one)."""
         entry = self._overlay.get(path)
         if entry is not None:
             return entry.text
-        rows = self._rows("SELECT content FROM files WHERE path = ?", (path,))
-        return rows[0][0] if rows else None
+        return self._db.content(path)
 
     def lines(self, path: str, start: int, end: int) -> str:
         """Lines ``start``..``end`` (1-based, inclusive) of a file's indexed text."""
@@ -240,14 +169,10 @@ class RepoIndex:
         return "\n".join(text.split("\n")[max(start, 1) - 1 : end])
 
     def skipped(self) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in self._rows("SELECT path, reason FROM skipped ORDER BY path")]
+        return self._db.skipped()
 
     def stats(self) -> dict[str, int]:
-        row = self._rows(
-            "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
-            " (SELECT count(*) FROM chunks), (SELECT count(*) FROM skipped)"
-        )[0]
-        return {"files": row[0], "symbols": row[1], "chunks": row[2], "skipped": row[3]}
+        return self._db.stats()
 
     # -- symbols ---------------------------------------------------------------------------
 
@@ -270,15 +195,8 @@ class RepoIndex:
         self, name: str, scope: str | None, kinds: Iterable[str] | None
     ) -> list[Definition]:
         self._memo.touch(Memo.EVERYTHING)
-        where, params = "symbols.name = ?", [name]
-        if scope is not None:
-            where += " AND symbols.scope = ?"
-            params.append(scope)
         kind_set = set(kinds) if kinds is not None else None
-        if kind_set:
-            where += f" AND symbols.kind IN ({','.join('?' * len(kind_set))})"
-            params.extend(sorted(kind_set))
-        defs = self._defs(where, tuple(params))
+        defs = self._stored(self._db.definitions(name, scope, kind_set))
         defs += self._overlay_defs(
             lambda d: (
                 d.name == name
@@ -293,7 +211,7 @@ class RepoIndex:
         if self._names_cache is not None and self._names_cache[:2] == version:
             names = self._names_cache[2]
         else:
-            names = [r[0] for r in self._rows("SELECT DISTINCT name FROM symbols")]
+            names = self._db.symbol_names()
             self._names_cache = (version[0], version[1], names)
         if self._overlay:
             extra = {d.name for e in self._overlay.values() for d in e.facts.definitions}
@@ -328,19 +246,27 @@ class RepoIndex:
 
     def documented_definitions(self) -> list[Definition]:
         """Every definition that has documentation (a docstring or doc comment)."""
-        return self._defs("symbols.doc != ''", ()) + self._overlay_defs(lambda d: bool(d.doc))
+        return self._stored(self._db.documented_definitions()) + self._overlay_defs(
+            lambda d: bool(d.doc)
+        )
 
     def file_definitions(self, path: str) -> list[Definition]:
         """The outline of a file: every definition in order, with its enclosing scope."""
         return list(self._memo.memoized(("defs", path), self._file_definitions_uncached, path))
 
     def _file_definitions_uncached(self, path: str) -> list[Definition]:
-        """The outline of a file: every definition in order, with its enclosing scope."""
         self._memo.touch(path)
         entry = self._overlay.get(path)
         if entry is not None:
             return sorted(entry.facts.definitions, key=lambda d: (d.start_line, d.name_line))
-        return self._defs("files.path = ? ORDER BY symbols.start_line, symbols.name_line", (path,))
+        return self._stored(self._db.file_definitions(path))
+
+    def top_level_definitions(self, path: str) -> list[Definition]:
+        """The definitions of a file with no enclosing scope (an overlay's when it has one)."""
+        entry = self._overlay.get(path)
+        if entry is not None:
+            return [d for d in entry.facts.definitions if not d.scope]
+        return self._stored(self._db.top_level_definitions(path))
 
     def members(self, container: Definition) -> list[Definition]:
         """Definitions directly inside a class/struct/interface/impl (same file or package)."""
@@ -348,22 +274,16 @@ class RepoIndex:
         return list(self._memo.memoized(key, self._members_uncached, container))
 
     def _members_uncached(self, container: Definition) -> list[Definition]:
-        """Definitions directly inside a class/struct/interface/impl (same file or package)."""
         self._memo.touch(container.path, "dir:" + posixpath.dirname(container.path))
         qualified = container.qualified_name
         if container.path in self._overlay:
             own = [d for d in self.file_definitions(container.path) if d.scope == qualified]
         else:
-            own = self._defs(
-                "files.path = ? AND symbols.scope = ? ORDER BY symbols.start_line",
-                (container.path, qualified),
-            )
+            own = self._stored(self._db.scope_definitions(container.path, qualified))
         # Go methods and Rust impls live outside the type's span, often in other files.
         directory = posixpath.dirname(container.path)
         elsewhere: list[Definition] = []
-        for d in self._defs(
-            "symbols.scope = ? AND files.path != ?", (container.name, container.path)
-        ):
+        for d in self._stored(self._db.scope_definitions_elsewhere(container.name, container.path)):
             if posixpath.dirname(d.path) == directory and d.kind in ("method", "function", "field"):
                 elsewhere.append(d)
         for d in self._overlay_defs(
@@ -380,12 +300,11 @@ class RepoIndex:
         return list(self._memo.memoized(key, self._bases_uncached, container))
 
     def _bases_uncached(self, container: Definition) -> list[Definition]:
-        """The classes/interfaces a class derives from, resolved from its own file."""
-        resolver_name = _resolver_name_for_path(container.path)
-        if resolver_name is None:
+        name_of_resolver = _resolver_name_for_path(container.path)
+        if name_of_resolver is None:
             return []
         out: list[Definition] = []
-        for base in resolver_for(resolver_name).base_names(container.signature):
+        for base in resolver_for(name_of_resolver).base_names(container.signature):
             found = self.resolve(container.path, base).definitions
             out.extend(d for d in found if d.kind not in ("module",) and d is not container)
         return out
@@ -396,7 +315,6 @@ class RepoIndex:
         return list(self._memo.memoized(key, self._all_members_uncached, container, depth))
 
     def _all_members_uncached(self, container: Definition, depth: int = 4) -> list[Definition]:
-        """Members of a class and, after them, those it inherits (nearest base first)."""
         out: list[Definition] = []
         seen_names: set[str] = set()
         seen_classes: set[tuple[str, int]] = set()
@@ -423,26 +341,11 @@ class RepoIndex:
         entry = self._overlay.get(path)
         if entry is not None:
             return list(entry.facts.references)
-        rows = self._rows(
-            "SELECT refs.name, refs.kind, refs.lines FROM refs"
-            " JOIN files ON files.id = refs.file_id WHERE files.path = ?",
-            (path,),
-        )
-        return [Reference(n, k, [int(x) for x in lines.split(",") if x]) for n, k, lines in rows]
+        return self._db.file_references(path)
 
     def references(self, name: str) -> list[tuple[str, str, list[int]]]:
         """Files that use ``name``: (path, kind, lines)."""
-        rows = self._rows(
-            "SELECT files.path, refs.kind, refs.lines FROM refs"
-            " JOIN files ON files.id = refs.file_id"
-            " WHERE refs.name = ?",
-            (name,),
-        )
-        out = [
-            (p, k, [int(x) for x in lines.split(",") if x])
-            for p, k, lines in rows
-            if p not in self._overlay
-        ]
+        out = [r for r in self._db.references(name) if r[0] not in self._overlay]
         for path, entry in list(self._overlay.items()):
             out.extend((path, r.kind, r.lines) for r in entry.facts.references if r.name == name)
         return out
@@ -454,20 +357,11 @@ class RepoIndex:
         return list(self._memo.memoized(("imports", path), self._imports_uncached, path))
 
     def _imports_uncached(self, path: str) -> list[Import]:
-        """What a file imports, with resolved targets."""
         self._memo.touch(path)
         entry = self._overlay.get(path)
         if entry is not None:
             return self._resolve_overlay_imports(path, entry.facts)
-        return [
-            _import(r)
-            for r in self._rows(
-                "SELECT module, imports.name, alias, local, line, wildcard, reexport, target"
-                " FROM imports JOIN files ON files.id = imports.file_id WHERE files.path = ?"
-                " ORDER BY line",
-                (path,),
-            )
-        ]
+        return self._db.imports(path)
 
     def _resolve_overlay_imports(self, path: str, facts: FileFacts) -> list[Import]:
         spec_resolver = _resolver_name(facts.language)
@@ -483,13 +377,9 @@ class RepoIndex:
     def importers(self, path: str) -> list[str]:
         """Files whose imports resolve to ``path`` (or to its directory, for Go/Java)."""
         directory = posixpath.dirname(path) + "/"
-        rows = self._rows(
-            "SELECT DISTINCT files.path FROM imports JOIN files ON files.id = imports.file_id"
-            " WHERE imports.target IN (?, ?)",
-            (path, directory),
-        )
+        rows = self._db.importers((path, directory))
         # a JS/TS module's exports are recorded as imports of itself: not an importer
-        out = {r[0] for r in rows if r[0] not in self._overlay and r[0] != path}
+        out = {p for p in rows if p not in self._overlay and p != path}
         for p in list(self._overlay):
             if p != path and any(i.target in (path, directory) for i in self.imports(p)):
                 out.add(p)
@@ -499,18 +389,7 @@ class RepoIndex:
 
     def search_chunks(self, text: str, limit: int = 50) -> list[ChunkHit]:
         """Chunks ranked by BM25 over identifier-split terms (path terms weigh half)."""
-        match = fts_query(text)
-        if not match:
-            return []
-        rows = self._rows(
-            "SELECT chunks.id, files.path, chunks.start_line, chunks.end_line, chunks.kind,"
-            " chunks.symbol, chunks.chars, bm25(chunks_fts, 1.0, 0.5) AS score"
-            " FROM chunks_fts JOIN chunks ON chunks.id = chunks_fts.rowid"
-            " JOIN files ON files.id = chunks.file_id"
-            " WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
-            (match, limit),
-        )
-        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], -float(r[7])) for r in rows]
+        return self._db.search_chunks(text, limit)
 
     def term_chunk_ids(self, term: str, column: str = "terms") -> list[int]:
         """Ids of the chunks whose FTS ``column`` (terms or path) holds ``term`` exactly.
@@ -518,24 +397,15 @@ class RepoIndex:
         One doclist read, no ranking: callers that score many terms at once (Q&A retrieval)
         do it faster than FTS5's per-row ``bm25()``.
         """
-        if column not in ("terms", "path") or not term or '"' in term:
-            return []
-        rows = self._rows(
-            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (f'{column} : "{term}"',)
-        )
-        return [r[0] for r in rows]
+        return self._db.term_chunk_ids(term, column)
 
     def all_chunks(self) -> list[ChunkHit]:
         """Every chunk of the database (score 0), by id; overlays are not included."""
-        rows = self._rows(
-            "SELECT chunks.id, files.path, start_line, end_line, kind, symbol, chars FROM chunks"
-            " JOIN files ON files.id = chunks.file_id ORDER BY chunks.id"
-        )
-        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], 0.0) for r in rows]
+        return self._db.all_chunks()
 
     def file_hashes(self) -> dict[str, str]:
         """Content hash of every indexed file, by path."""
-        return {r[0]: r[1] for r in self._rows("SELECT path, hash FROM files")}
+        return self._db.file_hashes()
 
     def version(self) -> tuple[int, int, int]:
         """Changes whenever the database (any process's write) or an overlay changes."""
@@ -558,12 +428,7 @@ class RepoIndex:
                 )
                 for c in entry.facts.chunks
             ]
-        rows = self._rows(
-            "SELECT chunks.id, files.path, start_line, end_line, kind, symbol, chars FROM chunks"
-            " JOIN files ON files.id = chunks.file_id WHERE files.path = ? ORDER BY start_line",
-            (path,),
-        )
-        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], 0.0) for r in rows]
+        return self._db.file_chunks(path)
 
     # -- resolution ------------------------------------------------------------------------
 
@@ -580,12 +445,6 @@ class RepoIndex:
         return Resolution(list(res.definitions), res.via)
 
     def _resolve_uncached(self, path: str, name: str) -> Resolution:
-        """Which definition(s) the (possibly dotted) ``name`` used in ``path`` refers to.
-
-        Tries, in order: the file's own top-level definitions, its imports (following
-        re-exports and submodules), wildcard imports, names visible without import (Go and Java
-        packages), and finally a repository-wide guess by name.
-        """
         parts = [p for p in name.replace("::", ".").replace("->", ".").split(".") if p]
         if not parts:
             return Resolution([], "none")
@@ -605,9 +464,9 @@ class RepoIndex:
                 if found:
                     return Resolution(self._descend(found, rest), "import")
         info = self.file_info(path)
-        resolver_name = _resolver_name(info.language) if info else None
-        if resolver_name is not None and info is not None:
-            resolver = resolver_for(resolver_name)
+        name_of_resolver = _resolver_name(info.language) if info else None
+        if name_of_resolver is not None and info is not None:
+            resolver = resolver_for(name_of_resolver)
             implicit = resolver.implicit_files(path, info.package, self.repo_files())
             found = [d for f in implicit for d in self._top_level(f, head)]
             if found:
@@ -631,13 +490,8 @@ class RepoIndex:
 
     def _top_level_map(self, path: str) -> dict[str, list[Definition]]:
         self._memo.touch(path)
-        entry = self._overlay.get(path)
-        if entry is not None:
-            defs = [d for d in entry.facts.definitions if not d.scope]
-        else:
-            defs = self._defs("files.path = ? AND symbols.scope = ''", (path,))
         table: dict[str, list[Definition]] = {}
-        for d in defs:
+        for d in self.top_level_definitions(path):
             table.setdefault(d.name, []).append(d)
         return table
 
@@ -673,9 +527,9 @@ class RepoIndex:
         found = self._in_module(imp.target, imp.name, depth + 1)
         if found:
             return self._descend(found, parts[1:])
-        resolver_name = _resolver_name_for_path(importer)
-        if resolver_name is not None:
-            sub = resolver_for(resolver_name).submodule(imp.target, imp.name, self.repo_files())
+        name_of_resolver = _resolver_name_for_path(importer)
+        if name_of_resolver is not None:
+            sub = resolver_for(name_of_resolver).submodule(imp.target, imp.name, self.repo_files())
             if sub is not None:
                 if len(parts) == 1:
                     return [self._module_definition(sub)]
@@ -704,9 +558,9 @@ class RepoIndex:
                 via = self._in_module(imp.target, name, depth + 1)
                 if via:
                     return via
-        resolver_name = _resolver_name_for_path(target)
-        if resolver_name is not None:
-            resolver = resolver_for(resolver_name)
+        name_of_resolver = _resolver_name_for_path(target)
+        if name_of_resolver is not None:
+            resolver = resolver_for(name_of_resolver)
             sub = resolver.submodule(target, name, self.repo_files())
             if sub is not None:
                 return [self._module_definition(sub)]

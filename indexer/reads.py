@@ -1,0 +1,242 @@
+"""The read queries of the index database: one method per question, answering value objects.
+
+Every query runs on the calling thread's reader connection (:attr:`Store.reader`: WAL, it sees
+the last committed state and never waits for a re-index). A query that finds the file corrupt
+rebuilds the store (the index is a cache) and answers as if it were empty. Overlays (unsaved
+buffers) are not known here: :class:`~.index.RepoIndex` puts them over these answers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Definition, Import, Reference
+from .store import Store, is_corruption
+from .terms import fts_query
+
+__all__ = ["ChunkHit", "FileInfo", "StoreReads"]
+
+_SYMBOLS = (
+    "SELECT symbols.id, files.path, symbols.name, symbols.kind, symbols.scope,"
+    " symbols.start_line, symbols.end_line, symbols.name_line, symbols.name_col,"
+    " symbols.signature, symbols.doc FROM symbols JOIN files ON files.id = symbols.file_id"
+)
+_CHUNKS = (
+    "SELECT chunks.id, files.path, start_line, end_line, kind, symbol, chars FROM chunks"
+    " JOIN files ON files.id = chunks.file_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    path: str
+    language: str
+    line_count: int
+    package: str
+    parse_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkHit:
+    id: int
+    path: str
+    start_line: int
+    end_line: int
+    kind: str
+    symbol: str
+    chars: int
+    score: float
+
+
+def _definition(row: tuple[Any, ...]) -> Definition:
+    (id_, path, name, kind, scope, start, end, nline, ncol, signature, doc) = row
+    return Definition(
+        name=name,
+        kind=kind,
+        start_line=start,
+        end_line=end,
+        name_line=nline,
+        name_col=ncol,
+        signature=signature,
+        doc=doc,
+        scope=scope,
+        path=path,
+        id=id_,
+    )
+
+
+def _import(row: tuple[Any, ...]) -> Import:
+    module, name, alias, local, line, wildcard, reexport, target = row
+    return Import(module, name, alias, line, local, bool(wildcard), bool(reexport), target)
+
+
+def _lines(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+class StoreReads:
+    """The queries :class:`~.index.RepoIndex` answers from, over one :class:`Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.store.reader.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+            self.store.rebuild(f"is corrupt ({exc})")
+            return []
+
+    def _definitions(self, where: str, params: tuple[Any, ...]) -> list[Definition]:
+        return [_definition(r) for r in self._rows(f"{_SYMBOLS} WHERE {where}", params)]
+
+    # -- files -----------------------------------------------------------------------------
+
+    def paths(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT path FROM files")]
+
+    def file_info(self, path: str) -> FileInfo | None:
+        rows = self._rows(
+            "SELECT path, language, line_count, package, parse_errors FROM files WHERE path = ?",
+            (path,),
+        )
+        return FileInfo(*rows[0]) if rows else None
+
+    def content(self, path: str) -> str | None:
+        rows = self._rows("SELECT content FROM files WHERE path = ?", (path,))
+        return rows[0][0] if rows else None
+
+    def file_hashes(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self._rows("SELECT path, hash FROM files")}
+
+    def skipped(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self._rows("SELECT path, reason FROM skipped ORDER BY path")]
+
+    def stats(self) -> dict[str, int]:
+        row = self._rows(
+            "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
+            " (SELECT count(*) FROM chunks), (SELECT count(*) FROM skipped)"
+        )[0]
+        return {"files": row[0], "symbols": row[1], "chunks": row[2], "skipped": row[3]}
+
+    # -- symbols ---------------------------------------------------------------------------
+
+    def definitions(
+        self, name: str, scope: str | None = None, kinds: Iterable[str] | None = None
+    ) -> list[Definition]:
+        """Definitions named ``name`` (in ``scope``, of ``kinds``: any when None or empty)."""
+        where, params = "symbols.name = ?", [name]
+        if scope is not None:
+            where += " AND symbols.scope = ?"
+            params.append(scope)
+        kind_list = sorted(set(kinds)) if kinds is not None else None
+        if kind_list:
+            where += f" AND symbols.kind IN ({','.join('?' * len(kind_list))})"
+            params.extend(kind_list)
+        return self._definitions(where, tuple(params))
+
+    def symbol_names(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT DISTINCT name FROM symbols")]
+
+    def documented_definitions(self) -> list[Definition]:
+        return self._definitions("symbols.doc != ''", ())
+
+    def file_definitions(self, path: str) -> list[Definition]:
+        """A file's definitions in order."""
+        return self._definitions(
+            "files.path = ? ORDER BY symbols.start_line, symbols.name_line", (path,)
+        )
+
+    def top_level_definitions(self, path: str) -> list[Definition]:
+        """A file's definitions with no enclosing scope."""
+        return self._definitions("files.path = ? AND symbols.scope = ''", (path,))
+
+    def scope_definitions(self, path: str, scope: str) -> list[Definition]:
+        """Definitions of ``path`` whose enclosing scope is ``scope``, in order."""
+        return self._definitions(
+            "files.path = ? AND symbols.scope = ? ORDER BY symbols.start_line", (path, scope)
+        )
+
+    def scope_definitions_elsewhere(self, scope: str, path: str) -> list[Definition]:
+        """Definitions scoped ``scope`` in files other than ``path`` (Go methods, Rust impls)."""
+        return self._definitions("symbols.scope = ? AND files.path != ?", (scope, path))
+
+    # -- references and imports ------------------------------------------------------------
+
+    def file_references(self, path: str) -> list[Reference]:
+        rows = self._rows(
+            "SELECT refs.name, refs.kind, refs.lines FROM refs"
+            " JOIN files ON files.id = refs.file_id WHERE files.path = ?",
+            (path,),
+        )
+        return [Reference(n, k, _lines(lines)) for n, k, lines in rows]
+
+    def references(self, name: str) -> list[tuple[str, str, list[int]]]:
+        """Files that use ``name``: (path, kind, lines)."""
+        rows = self._rows(
+            "SELECT files.path, refs.kind, refs.lines FROM refs"
+            " JOIN files ON files.id = refs.file_id"
+            " WHERE refs.name = ?",
+            (name,),
+        )
+        return [(p, k, _lines(lines)) for p, k, lines in rows]
+
+    def imports(self, path: str) -> list[Import]:
+        """What a file imports, with the targets resolved at indexing time, by line."""
+        return [
+            _import(r)
+            for r in self._rows(
+                "SELECT module, imports.name, alias, local, line, wildcard, reexport, target"
+                " FROM imports JOIN files ON files.id = imports.file_id WHERE files.path = ?"
+                " ORDER BY line",
+                (path,),
+            )
+        ]
+
+    def importers(self, targets: tuple[str, str]) -> list[str]:
+        """Distinct files with an import resolved to one of ``targets``."""
+        rows = self._rows(
+            "SELECT DISTINCT files.path FROM imports JOIN files ON files.id = imports.file_id"
+            " WHERE imports.target IN (?, ?)",
+            targets,
+        )
+        return [r[0] for r in rows]
+
+    # -- chunks ----------------------------------------------------------------------------
+
+    def search_chunks(self, text: str, limit: int) -> list[ChunkHit]:
+        """Chunks ranked by BM25 over identifier-split terms (path terms weigh half)."""
+        match = fts_query(text)
+        if not match:
+            return []
+        rows = self._rows(
+            "SELECT chunks.id, files.path, chunks.start_line, chunks.end_line, chunks.kind,"
+            " chunks.symbol, chunks.chars, bm25(chunks_fts, 1.0, 0.5) AS score"
+            " FROM chunks_fts JOIN chunks ON chunks.id = chunks_fts.rowid"
+            " JOIN files ON files.id = chunks.file_id"
+            " WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
+            (match, limit),
+        )
+        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], -float(r[7])) for r in rows]
+
+    def term_chunk_ids(self, term: str, column: str) -> list[int]:
+        """Ids of the chunks whose FTS ``column`` (terms or path) holds ``term`` exactly."""
+        if column not in ("terms", "path") or not term or '"' in term:
+            return []
+        rows = self._rows(
+            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (f'{column} : "{term}"',)
+        )
+        return [r[0] for r in rows]
+
+    def all_chunks(self) -> list[ChunkHit]:
+        rows = self._rows(f"{_CHUNKS} ORDER BY chunks.id")
+        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], 0.0) for r in rows]
+
+    def file_chunks(self, path: str) -> list[ChunkHit]:
+        rows = self._rows(f"{_CHUNKS} WHERE files.path = ? ORDER BY start_line", (path,))
+        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], 0.0) for r in rows]
