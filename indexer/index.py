@@ -1,10 +1,12 @@
 """``RepoIndex``: the one object completion, Q&A and the language server read the index through.
 
-Reads go through :class:`~.reads.StoreReads` (every query, on a per-thread SQLite connection:
-WAL, they never wait for a re-index) and are kept in a :class:`~.memo.Memo`. Unsaved editor
-buffers are an *overlay*: a path set with :meth:`RepoIndex.set_overlay` is answered from the
-buffer's text and fresh facts instead of the database, so a function typed a second ago in
-another tab is already a definition.
+It is a facade over three parts: :class:`~.reads.StoreReads` (every query, on a per-thread
+SQLite connection: WAL, reads never wait for a re-index), :class:`~.memo.Memo` (answers kept
+until the database or an overlay changes what they read) and
+:class:`~.resolution.NameResolution` (which definition a name refers to, reading through this
+object). What it adds itself are *overlays*: unsaved editor buffers. A path set with
+:meth:`RepoIndex.set_overlay` is answered from the buffer's text and fresh facts instead of the
+database, so a function typed a second ago in another tab is already a definition.
 """
 
 from __future__ import annotations
@@ -22,20 +24,11 @@ from .discovery import DiscoveryOptions, file_kind
 from .memo import Memo
 from .model import Definition, FileFacts, Import, Reference
 from .reads import ChunkHit, FileInfo, StoreReads
+from .resolution import NameResolution, Resolution, resolver_name, resolver_name_for_path
 from .resolvers import RepoFiles, resolver_for
 from .store import Store, db_path_for
 
 __all__ = ["ChunkHit", "FileInfo", "RepoIndex", "Resolution"]
-
-_MAX_DEPTH = 6
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """Definitions a name resolves to and how: local, import, package, global (a guess)."""
-
-    definitions: list[Definition]
-    via: str
 
 
 @dataclass(slots=True)
@@ -58,6 +51,7 @@ class RepoIndex:
         self.store = Store(db_path_for(self.root, cache_dir), self.root)
         self._db = StoreReads(self.store)
         self._memo = Memo(self.store)
+        self._resolution = NameResolution(self, self._memo)
         self._overlay: dict[str, _Overlay] = {}
         self._overlay_lock = threading.Lock()
         self._names_cache: tuple[int, int, list[str]] | None = None
@@ -300,7 +294,7 @@ class RepoIndex:
         return list(self._memo.memoized(key, self._bases_uncached, container))
 
     def _bases_uncached(self, container: Definition) -> list[Definition]:
-        name_of_resolver = _resolver_name_for_path(container.path)
+        name_of_resolver = resolver_name_for_path(container.path)
         if name_of_resolver is None:
             return []
         out: list[Definition] = []
@@ -364,7 +358,7 @@ class RepoIndex:
         return self._db.imports(path)
 
     def _resolve_overlay_imports(self, path: str, facts: FileFacts) -> list[Import]:
-        spec_resolver = _resolver_name(facts.language)
+        spec_resolver = resolver_name(facts.language)
         if spec_resolver is None:
             return list(facts.imports)
         resolver = resolver_for(spec_resolver)
@@ -439,193 +433,4 @@ class RepoIndex:
         re-exports and submodules), wildcard imports, names visible without import (Go and Java
         packages), and finally a repository-wide guess by name.
         """
-        res: Resolution = self._memo.memoized(
-            ("resolve", path, name), self._resolve_uncached, path, name
-        )
-        return Resolution(list(res.definitions), res.via)
-
-    def _resolve_uncached(self, path: str, name: str) -> Resolution:
-        parts = [p for p in name.replace("::", ".").replace("->", ".").split(".") if p]
-        if not parts:
-            return Resolution([], "none")
-        head, rest = parts[0], parts[1:]
-        local = [d for d in self._top_level(path, head)]
-        if local:
-            return Resolution(self._descend(local, rest), "local")
-        imports = self.imports(path)
-        for imp in imports:
-            if imp.local == head and imp.target is not None:
-                found = self._through_import(imp, path, parts, 0)
-                if found:
-                    return Resolution(found, "import")
-        for imp in imports:
-            if imp.wildcard and imp.target is not None:
-                found = self._in_module(imp.target, head, 0)
-                if found:
-                    return Resolution(self._descend(found, rest), "import")
-        info = self.file_info(path)
-        name_of_resolver = _resolver_name(info.language) if info else None
-        if name_of_resolver is not None and info is not None:
-            resolver = resolver_for(name_of_resolver)
-            implicit = resolver.implicit_files(path, info.package, self.repo_files())
-            found = [d for f in implicit for d in self._top_level(f, head)]
-            if found:
-                return Resolution(self._descend(found, rest), "package")
-        # An import we could not resolve to a file (a third-party module) is an answer too:
-        # the name is not defined in this repository.
-        if any(imp.local == head for imp in imports):
-            return Resolution([], "external")
-        guess = self.definitions(head, scope="")
-        if guess:
-            guess.sort(key=lambda d: _distance(path, d.path))
-            return Resolution(self._descend(guess[:5], rest), "global")
-        return Resolution([], "none")
-
-    def _top_level(self, path: str, name: str) -> list[Definition]:
-        """Top-level definitions of ``path`` named ``name`` (from a per-file map)."""
-        table: dict[str, list[Definition]] = self._memo.memoized(
-            ("toplevel", path), self._top_level_map, path
-        )
-        return list(table.get(name, ()))
-
-    def _top_level_map(self, path: str) -> dict[str, list[Definition]]:
-        self._memo.touch(path)
-        table: dict[str, list[Definition]] = {}
-        for d in self.top_level_definitions(path):
-            table.setdefault(d.name, []).append(d)
-        return table
-
-    def _module_definition(self, target: str) -> Definition:
-        info = self.file_info(target) if not target.endswith("/") else None
-        name = posixpath.basename(target.rstrip("/"))
-        return Definition(
-            name=name,
-            kind="module",
-            start_line=1,
-            end_line=info.line_count if info else 1,
-            name_line=1,
-            name_col=0,
-            signature=target,
-            path=target,
-        )
-
-    def _through_import(
-        self, imp: Import, importer: str, parts: list[str], depth: int
-    ) -> list[Definition]:
-        assert imp.target is not None
-        if imp.name is None:  # the whole module is bound: ``import a.b`` / ``import * as ns``
-            rest = parts[1:]
-            if imp.alias is None and "." in imp.module:  # import a.b.c binds a; a.b.c.f
-                module_parts = imp.module.split(".")
-                if parts[: len(module_parts)] != module_parts:
-                    return []
-                rest = parts[len(module_parts) :]
-            if not rest:
-                return [self._module_definition(imp.target)]
-            found = self._in_module(imp.target, rest[0], depth + 1)
-            return self._descend(found, rest[1:])
-        found = self._in_module(imp.target, imp.name, depth + 1)
-        if found:
-            return self._descend(found, parts[1:])
-        name_of_resolver = _resolver_name_for_path(importer)
-        if name_of_resolver is not None:
-            sub = resolver_for(name_of_resolver).submodule(imp.target, imp.name, self.repo_files())
-            if sub is not None:
-                if len(parts) == 1:
-                    return [self._module_definition(sub)]
-                return self._descend(self._in_module(sub, parts[1], depth + 1), parts[2:])
-        return []
-
-    def _in_module(self, target: str, name: str, depth: int) -> list[Definition]:
-        """``name`` as defined or re-exported by a module file (or a package directory)."""
-        if depth > _MAX_DEPTH:
-            return []
-        if target.endswith("/"):
-            directory = target.rstrip("/")
-            files = self.repo_files().files_in(directory)
-            return [d for f in files for d in self._top_level(f, name)]
-        found = self._top_level(target, name) or self._namespace_level(target, name)
-        if found:
-            return found
-        imports = self.imports(target)
-        for imp in imports:
-            if imp.local == name and imp.target is not None:
-                via = self._through_import(imp, target, [name], depth + 1)
-                if via:
-                    return via
-        for imp in imports:
-            if imp.wildcard and imp.target is not None and imp.target != target:
-                via = self._in_module(imp.target, name, depth + 1)
-                if via:
-                    return via
-        name_of_resolver = _resolver_name_for_path(target)
-        if name_of_resolver is not None:
-            resolver = resolver_for(name_of_resolver)
-            sub = resolver.submodule(target, name, self.repo_files())
-            if sub is not None:
-                return [self._module_definition(sub)]
-            owner_of = getattr(resolver, "member_owner", None)
-            owner = owner_of(target) if owner_of is not None else None
-            if owner:  # Java `import static a.b.C.m`: m is a member of class C
-                return [
-                    m
-                    for c in self._top_level(target, owner)
-                    for m in self.all_members(c)
-                    if m.name == name
-                ]
-        return []
-
-    def _namespace_level(self, path: str, name: str) -> list[Definition]:
-        """``name`` declared directly in a namespace the file opens (C++ headers)."""
-        defs = self.file_definitions(path)
-        namespaces = {d.qualified_name for d in defs if d.kind == "namespace"}
-        if not namespaces:
-            return []
-        return [d for d in defs if d.name == name and d.scope in namespaces]
-
-    def _descend(self, defs: list[Definition], rest: list[str]) -> list[Definition]:
-        for part in rest:
-            nxt: list[Definition] = []
-            for d in defs:
-                if d.kind == "module":
-                    nxt.extend(self._in_module(d.path, part, 1))
-                elif d.kind == "namespace":  # C++ namespaces reopen across files
-                    nxt.extend(self.definitions(part, scope=d.qualified_name))
-                else:
-                    nxt.extend(m for m in self.all_members(d) if m.name == part)
-            if not nxt:
-                return defs  # the deepest definition we could find
-            seen: set[tuple[str, int, str]] = set()
-            defs = []
-            for m in nxt:
-                key = (m.path, m.start_line, m.name)
-                if key not in seen:
-                    seen.add(key)
-                    defs.append(m)
-        return defs
-
-
-def _resolver_name(language: str) -> str | None:
-    from .languages import UnknownLanguageError, language_spec
-
-    try:
-        return language_spec(language).resolver
-    except UnknownLanguageError:
-        return None
-
-
-def _resolver_name_for_path(path: str) -> str | None:
-    from .languages import language_for_path
-
-    spec = language_for_path(path)
-    return spec.resolver if spec else None
-
-
-def _distance(a: str, b: str) -> tuple[int, str]:
-    pa, pb = posixpath.dirname(a).split("/"), posixpath.dirname(b).split("/")
-    common = 0
-    for x, y in zip(pa, pb, strict=False):
-        if x != y:
-            break
-        common += 1
-    return (len(pa) + len(pb) - 2 * common, b)
+        return self._resolution.resolve(path, name)
