@@ -17,7 +17,10 @@ is imported here. This module holds what they share:
 - logging to the client (``window/logMessage``) besides stderr, and one ``showMessage`` per
   model outage;
 - the stdio transport: the real stdout reserved for the protocol (:func:`protect_stdio`) and
-  read with an asyncio pipe reader instead of pygls' thread-per-read one.
+  read with an asyncio pipe reader instead of pygls' thread-per-read one;
+- the message loop every transport shares (:meth:`RepolensServer.read_messages`): frames from
+  :class:`~repolens.lsp.framing.FrameReader` instead of pygls' reader, which lost messages
+  after a malformed header and had no size limit.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from pygls.exceptions import (
     JsonRpcException,
     JsonRpcInternalError,
 )
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -49,6 +52,7 @@ from .. import __version__
 from ..backends.base import ModelCrashed
 from .documents import Documents
 from .folders import Folder, Folders
+from .framing import BadHeader, ByteSource, FrameReader, FramingError
 from .positions import UTF16, preferred_encoding
 
 __all__ = [
@@ -70,8 +74,8 @@ current_params: contextvars.ContextVar[types.ExecuteCommandParams | None] = cont
     "repolens_command_params", default=None
 )
 
-#: Longest header line accepted from the client (a longer one ends the session).
-_MAX_HEADER_LINE = 1 << 20
+#: How much of the client's stream asyncio buffers before it stops reading the pipe.
+_READ_BUFFER = 1 << 20
 
 
 # -- the protocol -----------------------------------------------------------------------------
@@ -343,27 +347,21 @@ class RepolensServer(LanguageServer):
 
         pygls' stdio reader reads every header line and body in a worker thread (three thread
         hops per message, milliseconds each on a busy machine); an asyncio pipe reader has
-        none. Falls back to pygls' reader when stdin cannot be watched (a regular file).
+        none. Falls back to a reader thread when stdin cannot be watched (a regular file).
         """
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout))
 
         async def serve() -> None:
             loop = asyncio.get_running_loop()
-            reader: Any = asyncio.StreamReader(limit=_MAX_HEADER_LINE)
+            pipe = asyncio.StreamReader(limit=_READ_BUFFER)
+            source: ByteSource = pipe
             try:
-                await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+                await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(pipe), stdin)
             except (OSError, ValueError) as exc:  # not a pipe, socket or character device
                 log.debug("stdin is no pipe (%s): reading it in a thread", exc)
-                reader = StdinAsyncReader(stdin, self.thread_pool)
-            assert self._stop_event is not None
-            await run_async(
-                stop_event=self._stop_event,
-                reader=reader,
-                protocol=self.protocol,
-                logger=log,
-                error_handler=self.report_server_error,
-            )
+                source = _ThreadedSource(stdin, self.thread_pool)
+            await self.read_messages(FrameReader(source))
 
         try:
             asyncio.run(serve())
@@ -371,10 +369,45 @@ class RepolensServer(LanguageServer):
             log.error("the connection to the client is lost")
         except (KeyboardInterrupt, SystemExit):
             pass
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-            log.error("the client sent a broken stream: %s", exc)
         finally:
             self.shutdown()
+
+    async def read_messages(self, frames: FrameReader) -> None:
+        """Hand every message ``frames`` reads to the protocol, until the stream ends or cannot
+        be read on (one line on stderr says why).
+
+        A malformed header gets a ParseError with a null id and reading goes on at the next
+        frame (see :mod:`.framing`); pygls' ``run_async`` lost the next messages instead.
+        """
+        assert self._stop_event is not None
+        while not self._stop_event.is_set():
+            try:
+                body = await frames.read()
+            except BadHeader as exc:
+                log.warning("malformed message header from the client: %s", exc, extra=_LOCAL)
+                self.protocol.send_error(None, types.ErrorCodes.ParseError, f"parse error: {exc}")
+                continue
+            except FramingError as exc:
+                log.error("closing the connection: %s", exc, extra=_LOCAL)
+                return
+            except OSError as exc:  # a socket reset by the client
+                log.info("the connection to the client is lost: %s", exc)
+                return
+            if body is None:
+                return
+            log.debug("a message of %d bytes", len(body))
+            self.handle_body(body)
+
+    def handle_body(self, body: bytes) -> None:
+        """Parse one message body and handle it (what pygls' reader does per message)."""
+        try:
+            message = json.loads(body, object_hook=self.protocol.structure_message)
+            self.protocol.handle_message(message)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            self.report_server_error(exc, JsonRpcException)
+        except Exception as exc:
+            log.exception("unable to handle a message")
+            self.report_server_error(exc, JsonRpcException)
 
     def shutdown(self) -> None:
         """Stop serving without waiting for the thread that is blocked reading stdin."""
@@ -432,6 +465,19 @@ class ClientLogHandler(logging.Handler):
             else types.MessageType.Warning
         )
         self.server.call_soon(self.server.log_to_client, f"repolens: {text}", kind)
+
+
+class _ThreadedSource:
+    """A blocking stream (stdin redirected from a file) read in a worker thread."""
+
+    def __init__(self, stream: BinaryIO, executor: ThreadPoolExecutor) -> None:
+        self._read = getattr(stream, "read1", stream.read)
+        self._executor = executor
+
+    async def read(self, n: int) -> bytes:
+        loop = asyncio.get_running_loop()
+        data: bytes = await loop.run_in_executor(self._executor, self._read, n)
+        return data
 
 
 def protect_stdio() -> tuple[Any, Any]:
