@@ -39,8 +39,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SECTION = "repolens"
-#: Keys editors put next to ours that are not repolens settings.
-_CLIENT_ONLY = frozenset({"trace", "path", "command", "args", "env"})
+#: Keys editors put next to ours that are not repolens settings (``token``: the one
+#: ``repolens lsp --tcp`` checks, see tcp.py; a client may send it on stdio too).
+_CLIENT_ONLY = frozenset({"trace", "path", "command", "args", "env", "token"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 PULL_TIMEOUT = 5.0
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 from . import commands, completion, configuration, inline_completion, lifecycle, sync
 from .server import RepolensServer, protect_stdio, quiet_expected_errors
+from .tcp import serve_tcp_session
 
 __all__ = ["create_server", "serve_stdio", "serve_tcp"]
 
@@ -47,14 +49,14 @@ def serve_stdio() -> int:
     return _exit_now(0 if server.protocol._shutdown else 1)
 
 
-def serve_tcp(host: str, port: int) -> int:
-    """Serve one client on a TCP port until it disconnects."""
+def serve_tcp(host: str, port: int, token: str, token_file: Path) -> int:
+    """Serve one client that sends ``token`` (kept in ``token_file``) on a TCP port until it
+    disconnects (see tcp.py)."""
     quiet_expected_errors()
     server = create_server()
     server.attach_log_handler()
-    log.warning("listening on %s:%d", host, port)
     try:
-        server.start_tcp(host, port)
+        serve_tcp_session(server, host, port, token, token_file)
     finally:
         server.close()
     return _exit_now(0 if server.protocol._shutdown else 1)

@@ -1,12 +1,17 @@
-"""``repolens lsp``: the language server, on stdio (default) or a TCP port on loopback."""
+"""``repolens lsp``: the language server, on stdio (default) or a TCP port on loopback.
+
+On TCP a client must send a token (``initializationOptions.token``, see lsp/tcp.py): a web
+page can reach a loopback port too. The token is kept in a file, created once (0600).
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..net import is_loopback
+from ..net import is_loopback, load_or_create_token
 
 __all__ = ["parse_address", "register"]
 
@@ -39,19 +44,30 @@ def register(sub: Any) -> None:
         "--tcp",
         metavar="[HOST:]PORT",
         default=None,
-        help="listen on a TCP port instead (host 127.0.0.1 unless given)",
+        help="listen on a TCP port instead (host 127.0.0.1 unless given); clients must send "
+        "the token from --token-file",
+    )
+    p.add_argument(
+        "--token-file",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="with --tcp: the file holding the token clients must send as "
+        "initializationOptions.token (created, 0600, if missing; default: lsp-token in the "
+        "user config dir)",
     )
     p.add_argument(
         "--allow-remote",
         action="store_true",
-        help="allow --tcp on a non-loopback address (anyone who connects can read the "
-        "workspace through the server)",
+        help="allow --tcp on a non-loopback address (the token travels unencrypted: anyone "
+        "who can see the traffic can read the workspace through the server)",
     )
     p.set_defaults(func=run_lsp)
 
 
 def run_lsp(args: argparse.Namespace) -> int:
     from ..lsp.main import serve_stdio, serve_tcp
+    from ..settings import user_config_dir
 
     if args.tcp:
         host, port = parse_address(args.tcp)
@@ -60,5 +76,15 @@ def run_lsp(args: argparse.Namespace) -> int:
                 f"--tcp {args.tcp}: {host} is not a loopback address; the server gives whoever "
                 "connects access to your code. Add --allow-remote if you mean it."
             )
-        return serve_tcp(host, port)
+        token_file = args.token_file or user_config_dir() / "lsp-token"
+        try:
+            token = load_or_create_token(token_file)
+        except OSError as exc:
+            raise UsageError(
+                f"--tcp needs a token, and {token_file} cannot be read or created: "
+                f"{exc.strerror or exc}"
+            ) from None
+        return serve_tcp(host, port, token, token_file)
+    if args.token_file is not None:
+        raise UsageError("--token-file is for --tcp (on stdio the editor started the server)")
     return serve_stdio()
