@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Position", "Snippet"]
+__all__ = ["Position", "Snippet", "Withheld"]
 
 
 @dataclass(slots=True)
@@ -46,3 +46,15 @@ class Position:
     path: str
     line: int
     column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    """A file kept out of a prompt whole, because it is a secret by name or content (see
+    :func:`repolens.secret_filter.secret_file`): ``reason`` says which kind."""
+
+    path: str
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path, "reason": self.reason}
