@@ -9,6 +9,13 @@ the HTTP server call these; lines are 1-based and inclusive.
 itself is unchanged: both versions are parsed with tree-sitter and must have the same syntax
 tree once comments and docstrings are set aside. When the model changed anything else,
 :class:`MangledCodeError` says what, and carries the original lines to fall back to.
+
+No secret goes to the model: a range of a file that is a secret as a whole (``.env``, a
+private key, a credentials file) is refused, secret values in the range are sent as
+``<redacted:kind>`` (and put back in the commented or translated code the user gets), and the
+context is packed by :func:`repolens.chat.packing.pack`, which filters the same way.
+:func:`explain_prompt`, :func:`comments_prompt` and :func:`translate_prompt` build exactly
+what each action sends, without calling the model.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from ..indexer.build import facts_for_text
 from ..indexer.discovery import file_kind
 from ..indexer.languages import parser_for
 from ..search.units import definitions_used
+from ..secret_filter import Redaction, redact, secret_file
 from ..types import Snippet
 from .overview import fence_language
 from .packing import PackItem, TokenCounter, pack, render_block
@@ -37,14 +45,18 @@ if TYPE_CHECKING:
     from .qa import Repository  # what an action needs of the opened repository
 
 __all__ = [
+    "ActionPrompt",
     "CodeRange",
     "MangledCodeError",
     "add_comments",
     "check_only_comments",
+    "comments_prompt",
     "explain",
+    "explain_prompt",
     "load_range",
     "range_context",
     "translate",
+    "translate_prompt",
 ]
 
 _CONTEXT_CAP = 6000  # tokens of repository context for an action
@@ -73,8 +85,21 @@ class CodeRange:
     language: str  # tree-sitter language name, or "text"
 
 
+@dataclass(frozen=True)
+class ActionPrompt:
+    """What an action sends the model: ``messages`` (secret values redacted), the answer's
+    token limit, the range, and the redaction of its code (to put values back in answers)."""
+
+    messages: list[ChatMessage]
+    max_tokens: int
+    range: CodeRange
+    code: Redaction
+
+
 def load_range(ws: Repository, path: str, start_line: int, end_line: int) -> CodeRange:
-    """The range's text: an open editor buffer (index overlay) first, then the file on disk."""
+    """The range's text: an open editor buffer (index overlay) first, then the file on disk.
+
+    Raises UsageError for a file that is a secret as a whole: none of it goes to a model."""
     rel = resolve_position(ws.root, path)
     text: str | None = None
     if ws.index.overlay_facts(rel) is not None:
@@ -87,6 +112,9 @@ def load_range(ws: Repository, path: str, start_line: int, end_line: int) -> Cod
             text = ws.index.text(rel)
     if text is None:
         raise UsageError(f"{rel}: no such file in the repository")
+    reason = secret_file(rel, text)
+    if reason is not None:
+        raise UsageError(f"{rel} is a secret file ({reason}): its content never goes to a model")
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()
@@ -168,11 +196,13 @@ def _key(s: Snippet) -> tuple[str, int, int]:
 
 def _prepare(
     ws: Repository, path: str, start_line: int, end_line: int, output_tokens: int | None
-) -> tuple[CodeRange, str, TokenCounter, int]:
-    """The range, its context and the generation limit, fitted to the model's window."""
+) -> tuple[CodeRange, Redaction, str, int]:
+    """The range, its code as sent (redacted), its context and the generation limit, fitted
+    to the model's window."""
     rng = load_range(ws, path, start_line, end_line)
+    code = redact(rng.code, rng.path)
     counter = TokenCounter(ws.tokenizer)
-    code_tokens = counter(rng.code)
+    code_tokens = counter(code.text)
     window = ws.model_info.context_window
     if output_tokens is None:
         output_tokens = ws.settings.chat.answer_tokens
@@ -184,7 +214,7 @@ def _prepare(
             f"model's {window}-token window with room for the answer; choose a smaller range"
         )
     context = range_context(ws, rng, min(room, _CONTEXT_CAP), counter)
-    return rng, context, counter, output_tokens
+    return rng, code, context, output_tokens
 
 
 def _output_tokens(ws: Repository, code: str) -> int:
@@ -202,6 +232,49 @@ def _generate(
 # -- actions -------------------------------------------------------------------------------
 
 
+def explain_prompt(ws: Repository, path: str, start_line: int, end_line: int) -> ActionPrompt:
+    """What :func:`explain` sends the model for lines ``start_line``..``end_line``."""
+    rng, code, context, max_tokens = _prepare(ws, path, start_line, end_line, None)
+    messages = explain_messages(
+        ws.root.name, context, rng.path, start_line, end_line, fence_language(rng.path), code.text
+    )
+    return ActionPrompt(messages, max_tokens, rng, code)
+
+
+def comments_prompt(ws: Repository, path: str, start_line: int, end_line: int) -> ActionPrompt:
+    """What :func:`add_comments` sends the model for lines ``start_line``..``end_line``."""
+    rng = load_range(ws, path, start_line, end_line)
+    budget_out = _output_tokens(ws, rng.code)
+    rng, code, context, max_tokens = _prepare(ws, path, start_line, end_line, budget_out)
+    messages = comments_messages(
+        ws.root.name, context, rng.path, start_line, end_line, fence_language(rng.path), code.text
+    )
+    return ActionPrompt(messages, max_tokens, rng, code)
+
+
+def translate_prompt(
+    ws: Repository, path: str, start_line: int, end_line: int, target_language: str
+) -> ActionPrompt:
+    """What :func:`translate` sends the model to translate the lines into ``target_language``."""
+    target = target_language.strip()
+    if not target:
+        raise UsageError("name the language to translate into")
+    rng = load_range(ws, path, start_line, end_line)
+    budget_out = _output_tokens(ws, rng.code)
+    rng, code, context, max_tokens = _prepare(ws, path, start_line, end_line, budget_out)
+    messages = translate_messages(
+        ws.root.name,
+        context,
+        rng.path,
+        start_line,
+        end_line,
+        fence_language(rng.path),
+        code.text,
+        target,
+    )
+    return ActionPrompt(messages, max_tokens, rng, code)
+
+
 def explain(
     ws: Repository,
     path: str,
@@ -210,11 +283,8 @@ def explain(
     cancel: CancelToken | None = None,
 ) -> Iterator[str]:
     """Stream an explanation of lines ``start_line``..``end_line`` of ``path``."""
-    rng, context, _, max_tokens = _prepare(ws, path, start_line, end_line, None)
-    messages = explain_messages(
-        ws.root.name, context, rng.path, start_line, end_line, fence_language(rng.path), rng.code
-    )
-    yield from _generate(ws, messages, max_tokens, cancel)
+    prompt = explain_prompt(ws, path, start_line, end_line)
+    yield from _generate(ws, prompt.messages, prompt.max_tokens, cancel)
 
 
 def add_comments(
@@ -229,14 +299,11 @@ def add_comments(
     Raises :class:`MangledCodeError` (with ``original`` to fall back to) when the model's
     version changes anything but comments and docstrings, or when it was cut off.
     """
-    rng = load_range(ws, path, start_line, end_line)
-    budget_out = _output_tokens(ws, rng.code)
-    rng, context, _, max_tokens = _prepare(ws, path, start_line, end_line, budget_out)
-    messages = comments_messages(
-        ws.root.name, context, rng.path, start_line, end_line, fence_language(rng.path), rng.code
-    )
-    answer = "".join(_generate(ws, messages, max_tokens, cancel))
-    proposed = _match_indentation(rng.code, extract_code(answer))
+    prompt = comments_prompt(ws, path, start_line, end_line)
+    rng = prompt.range
+    answer = "".join(_generate(ws, prompt.messages, prompt.max_tokens, cancel))
+    # the model saw <redacted:kind> where the code has a secret: the user gets the real value
+    proposed = _match_indentation(rng.code, prompt.code.restore(extract_code(answer)))
     problem = check_only_comments(rng.code, proposed, rng.language)
     if problem is not None:
         raise MangledCodeError(
@@ -257,26 +324,13 @@ def translate(
     cancel: CancelToken | None = None,
 ) -> str:
     """Lines ``start_line``..``end_line`` of ``path`` translated into ``target_language``."""
-    target = target_language.strip()
-    if not target:
-        raise UsageError("name the language to translate into")
-    rng = load_range(ws, path, start_line, end_line)
-    budget_out = _output_tokens(ws, rng.code)
-    rng, context, _, max_tokens = _prepare(ws, path, start_line, end_line, budget_out)
-    messages = translate_messages(
-        ws.root.name,
-        context,
-        rng.path,
-        start_line,
-        end_line,
-        fence_language(rng.path),
-        rng.code,
-        target,
-    )
-    answer = "".join(_generate(ws, messages, max_tokens, cancel))
-    code = extract_code(answer)
+    prompt = translate_prompt(ws, path, start_line, end_line, target_language)
+    answer = "".join(_generate(ws, prompt.messages, prompt.max_tokens, cancel))
+    code = prompt.code.restore(extract_code(answer))
     if not code.strip():
-        raise RepolensError(f"the model returned no code for the translation into {target}")
+        raise RepolensError(
+            f"the model returned no code for the translation into {target_language.strip()}"
+        )
     return code
 
 

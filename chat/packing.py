@@ -7,6 +7,12 @@ context never exceeds its budget even where a tokenizer merges across a boundary
 taken whole in score order; a unit that does not fit is skipped for smaller ones after it,
 except the very best few, which may be cut after their head (signature and docstring) rather
 than lost.
+
+Nothing secret is packed: an item of a file that is a secret as a whole (``.env``, a private
+key, a credentials file: :func:`repolens.secret_filter.secret_file`) is left out and named in
+:attr:`PackResult.withheld`, and secret-looking values in the others are redacted before they
+are counted (:func:`repolens.secret_filter.redact`, line numbers unchanged). Q&A, the project
+overview and the code actions' context all pack here, so this is their one filter.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
+from ..secret_filter import redact_lines, secret_file
 from ..tokens import TokenCounter  # re-exported: Q&A and code actions count with it
-from ..types import Snippet
+from ..types import Snippet, Withheld
 
 __all__ = [
     "BOUNDARY_SLACK",
@@ -78,6 +85,7 @@ class PackResult:
     tokens: int  # cost of all blocks, slack included
     considered: int
     cut: int  # units shown only up to a point
+    withheld: list[Withheld] = field(default_factory=list)  # secret files left out
 
 
 def pack(
@@ -97,11 +105,12 @@ def pack(
     counted_chars = counted_tokens = 0
     misses = considered = cut = 0
     prefetch = getattr(count, "count_many", None)
+    withheld: dict[str, str] = {}
 
     def plan() -> tuple[int, float]:
         return remaining, chars_per_token
 
-    for rank, item in enumerate(_prefetched(items, prefetch, plan)):
+    for rank, item in enumerate(_prefetched(_without_secrets(items, withheld), prefetch, plan)):
         if remaining < _MIN_BLOCK or misses >= _MAX_MISSES:
             break
         considered += 1
@@ -150,7 +159,26 @@ def pack(
         languages[(item.path, item.start_line, end_line)] = item.language
         spans[item.path].append((item.start_line, item.end_line))
         remaining -= fixed + text_tokens
-    return PackResult(chosen, languages, budget - remaining, considered, cut)
+    secret = [Withheld(p, r) for p, r in withheld.items()]
+    return PackResult(chosen, languages, budget - remaining, considered, cut, secret)
+
+
+def _without_secrets(items: Iterable[PackItem], withheld: dict[str, str]) -> Iterator[PackItem]:
+    """The items of files that are not secrets, with secret values redacted; ``withheld``
+    gets path -> reason for the files left out."""
+    verdicts: dict[str, str | None] = {}
+    for item in items:
+        path = item.path
+        if path not in verdicts or (verdicts[path] is None and item.start_line == 1):
+            # a file's content is judged by its head: the item that starts at line 1
+            head = "\n".join(item.lines[:200]) if item.start_line == 1 else None
+            verdicts[path] = secret_file(path, head)
+        reason = verdicts[path]
+        if reason is not None:
+            withheld.setdefault(path, reason)
+            continue
+        lines, redacted = redact_lines(item.lines, path)
+        yield replace(item, lines=lines) if redacted else item
 
 
 def _prefetched(

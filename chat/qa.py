@@ -9,6 +9,11 @@ The budget is the whole prompt's: system prompt, context blocks, question and th
 template's markers together stay within it. By default it is the model's context window
 minus ``chat.answer_tokens`` (room for the answer), so a 128K model gets a prompt of up to
 128K tokens, and ``chat.budget_tokens`` can lower it.
+
+No secret enters the context: packing (:func:`repolens.chat.packing.pack`) leaves out files
+that are secrets as a whole and redacts secret values in the rest; the context names what was
+withheld and counts the values redacted (``withheld`` and ``redactions`` in its JSON, present
+when there are any).
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from ..search.embeddings import Embedder, EmbedderUnavailable, open_embedder
 from ..search.retrieval import Candidate, FusionWeights, Retriever
 from ..search.units import FUNCTION_KINDS, Unit
 from ..search.vectors import VectorIndex
+from ..secret_filter import count_redactions
 from ..settings import Settings
 from ..tokens import counts_file
-from ..types import Snippet
+from ..types import Snippet, Withheld
 from .overview import (
     entry_point_items,
     fence_language,
@@ -99,14 +105,20 @@ class QAContext:
     budget: int = 0
     messages: list[ChatMessage] = field(default_factory=list)
     overview: bool = False
+    withheld: list[Withheld] = field(default_factory=list)  # secret files left out
+    redactions: int = 0  # secret values replaced by <redacted:kind> in the snippets
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "question": self.question,
             "snippets": [s.as_json() for s in self.snippets],
             "prompt_tokens": self.prompt_tokens,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
+        if self.withheld or self.redactions:
+            out["withheld"] = [w.as_json() for w in self.withheld]
+            out["redactions"] = self.redactions
+        return out
 
     @property
     def prompt(self) -> str:
@@ -236,6 +248,7 @@ class QAEngine:
         ]
         snippets: list[Snippet] = []
         languages: dict[tuple[str, int, int], str] = {}
+        withheld: dict[str, Withheld] = {}
         used = 0
         for name, make, share in sections:
             t = time.perf_counter()
@@ -245,12 +258,13 @@ class QAEngine:
             part = pack(make(), part_budget, self.count, cut_top=4)
             snippets += part.snippets
             languages.update(part.languages)
+            withheld.update((w.path, w) for w in part.withheld)
             used += part.tokens
             timings[name] = (time.perf_counter() - t) * 1000
         # README and manifests first, then the map, then entry points (closest to the question)
         order = {"readme": 0, "manifest": 1, "repo_map": 2, "entry_point": 3}
         snippets.sort(key=lambda s: (order.get(s.source, 4), -s.score))
-        result = PackResult(snippets, languages, used, len(snippets), 0)
+        result = PackResult(snippets, languages, used, len(snippets), 0, list(withheld.values()))
         ctx = self._finish(question, snippets, result, budget, fixed, timings, started)
         ctx.overview = True
         return ctx
@@ -378,6 +392,8 @@ class QAEngine:
             timings_ms=timings,
             budget=budget,
             messages=messages,
+            withheld=result.withheld,
+            redactions=sum(count_redactions(s.text) for s in snippets),
         )
 
     # -- answers ---------------------------------------------------------------------------
