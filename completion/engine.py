@@ -14,6 +14,12 @@ definitions), then look-alike code, then what the cursor specifically needs, the
 file. The current file's prefix window starts on a line that only moves every
 ``plan.PREFIX_STEP`` lines, and snippets keep their previous order across keystrokes, so
 consecutive requests share a long prompt prefix that llama.cpp and vLLM reuse.
+
+No secret enters the prompt, whatever the model URL: files that are secrets as a whole
+(:func:`repolens.secret_filter.secret_file`) are never candidates, and every rendered snippet,
+and the current buffer's prefix and suffix, go through :func:`repolens.secret_filter.redact`
+before they are counted (a secret typed in the file being edited is redacted too). Both are
+cached, so a keystroke pays for the new text only (see ``benchmarks/secret_filter.py``).
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ from typing import Any
 from ..backends.base import CancelToken, GenerationParams, Model, Tokenizer
 from ..errors import UsageError
 from ..indexer import Definition, LanguageSpec, RepoIndex, language_for_path
+from ..secret_filter import count_redactions, preload, redact, secret_file
 from ..settings import CompletionSettings
 from ..tokens import TokenCounter, counts_file
-from ..types import Snippet
+from ..types import Snippet, Withheld
 from .budget import Choice, levels_for
 from .cache import CompletionCache
 from .cursor import Cursor, analyze
@@ -70,9 +77,11 @@ class ContextResult:
     target: str = ""
     line_before: str = ""
     line_after: str = ""
+    withheld: list[Withheld] = field(default_factory=list)  # secret files left out
+    redactions: int = 0  # secret values replaced by <redacted:kind> in the prompt
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "file": self.file,
             "line": self.line,
             "column": self.column,
@@ -84,6 +93,10 @@ class ContextResult:
             "context_tokens": self.context_tokens,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
+        if self.withheld or self.redactions:  # present when the filter did something
+            out["withheld"] = [w.as_json() for w in self.withheld]
+            out["redactions"] = self.redactions
+        return out
 
 
 @dataclass
@@ -160,6 +173,7 @@ class CompletionEngine:
         self.recent_files = recent_files if recent_files is not None else []  # most recent last
         self.order = order or SnippetOrder()
         self.cache = cache or CompletionCache()
+        preload()  # the secret filter's detector, imported off the first keystroke's path
 
     # -- choices ---------------------------------------------------------------------------
 
@@ -210,7 +224,7 @@ class CompletionEngine:
         def do_render(level: str) -> Rendered:
             hit = rendered_cache.get(level)
             if hit is None:
-                hit = rendered_cache[level] = render_level(level)
+                hit = rendered_cache[level] = _redacted(render_level(level), d.path)
             return hit
 
         def render_level(level: str) -> Rendered:
@@ -256,7 +270,7 @@ class CompletionEngine:
         out = []
         for w in windows:
             text = "\n".join(self.reader.lines_of(w.path)[w.start_line - 1 : w.end_line])
-            rendered = Rendered(text, "full", w.start_line, w.end_line)
+            rendered = _redacted(Rendered(text, "full", w.start_line, w.end_line), w.path)
             out.append(
                 Choice(
                     key=(w.path, w.start_line, "similar"),
@@ -282,7 +296,7 @@ class CompletionEngine:
                 continue
             text = "\n".join(f"{spec.line_comment} {(d.signature or d.name).strip()}" for d in defs)
             # "map", not "full": a list of signatures shows no definition whole
-            rendered = Rendered(text, "map", defs[0].start_line, defs[-1].end_line)
+            rendered = _redacted(Rendered(text, "map", defs[0].start_line, defs[-1].end_line), p)
             out.append(
                 Choice(
                     key=(p, 0, "repo_map"),
@@ -331,6 +345,11 @@ class CompletionEngine:
     ) -> ContextResult:
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        reason = secret_file(path)
+        if reason is not None:
+            raise UsageError(
+                f"{path} is a secret file ({reason}): repolens does not complete in it"
+            )
         buffer, spec = self.reader.file_text(path, text)
         lines = buffer.split("\n")
         if line < 1 or line > len(lines):
@@ -349,6 +368,7 @@ class CompletionEngine:
         ctx_budget = room.context
         first, prefix = prefix_window(cur, room.prefix, self.count.estimate)
         last, suffix = suffix_window(cur, room.suffix, self.count.estimate)
+        prefix, suffix = redact(prefix, path).text, redact(suffix, path).text
         visible = (first + 1, last + 1)
         t = time.perf_counter()
         timings["window"] = (t - started) * 1000
@@ -365,10 +385,17 @@ class CompletionEngine:
                 spec_cache[p] = language_for_path(p)
             return spec_cache[p]
 
+        withheld: dict[str, str] = {}
+
+        def allowed(p: str) -> bool:
+            reason = secret_file(p)
+            if reason is not None:
+                withheld.setdefault(p, reason)
+            return reason is None
+
         partial = cur.partial if cur.trigger == "member" else ""
-        choices = [
-            c for c in (self._choice(cand, spec_of, partial) for cand in retrieval.candidates) if c
-        ]
+        candidates = [c for c in retrieval.candidates if allowed(c.definition.path)]
+        choices = [c for c in (self._choice(cand, spec_of, partial) for cand in candidates) if c]
         choices.sort(key=lambda c: -c.score)
         t3 = time.perf_counter()
         timings["collect"] = (t3 - t2) * 1000
@@ -376,7 +403,7 @@ class CompletionEngine:
         snippets = fit(choices, ctx_budget, self.count)
         if ctx_budget > 0 and sum(s.tokens for s in snippets) < 0.8 * ctx_budget:
             # room left: top up with look-alike code and a map of the neighbourhood
-            neighbours = self.reader.neighbours(path, self.recent_files)
+            neighbours = [p for p in self.reader.neighbours(path, self.recent_files) if allowed(p)]
             fillers = self._similar_choices(cur, neighbours) + self._repo_map_choices(neighbours)
             if fillers:
                 choices = sorted(choices + fillers, key=lambda c: -c.score)
@@ -415,6 +442,10 @@ class CompletionEngine:
             target=cur.target,
             line_before=cur.line_before,
             line_after=cur.line_after,
+            withheld=[Withheld(p, r) for p, r in withheld.items()],
+            redactions=sum(count_redactions(s.text) for s in snippets)
+            + count_redactions(prefix)
+            + count_redactions(suffix),
         )
 
     # -- with the model --------------------------------------------------------------------
@@ -503,6 +534,14 @@ class CompletionEngine:
             if aclose is not None:
                 await aclose()
         return self._finish(ctx, "".join(pieces), started, (time.perf_counter() - t) * 1000)
+
+
+def _redacted(rendered: Rendered, path: str) -> Rendered:
+    """``rendered`` with secret values redacted (the same lines, so its span holds)."""
+    result = redact(rendered.text, path)
+    if not result.replacements:
+        return rendered
+    return Rendered(result.text, rendered.level, rendered.start_line, rendered.end_line)
 
 
 def _constant(rendered: Rendered) -> Callable[[str], Rendered]:
