@@ -102,6 +102,7 @@ class FileChange:
     hunks: str = ""  # the unified diff from the first "@@" on ("" for binary or mode-only)
     hunks_truncated: bool = False  # only the first MAX_PATCH_BYTES of the patch were kept
     header_key: bytes = b""  # the "diff --git" line git prints for this file
+    withheld: str | None = None  # a secret file: why its content stays out of the prompt
 
     @property
     def changed_lines(self) -> int:

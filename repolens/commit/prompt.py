@@ -13,14 +13,22 @@ whole diff does not fit, it is summarized per file: every file stays in the file
 status and line counts, and the hunks are shared out smallest-first ("water filling"), so
 many small files are shown whole and a huge one is cut at a line boundary with a note of what
 was left out.
+
+No secret goes into the prompt: a file that is a secret as a whole (``.env``, ``id_rsa``,
+``credentials.json``, a service-account key: :func:`repolens.secret_filter.secret_file`, by
+its name or the content the diff shows) is listed by name with "secret file: content
+withheld" and none of its lines; secret values in the other hunks, in the changed
+definitions' signatures and in commit subjects are redacted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..backends.base import ChatMessage
+from ..secret_filter import count_redactions, redact, secret_file
+from ..types import Withheld
 from .git import ChangeSet, FileChange
 from .style import CommitStyle
 from .symbols import SymbolChange
@@ -58,6 +66,8 @@ class CommitPrompt:
     files_in_diff: int  # files whose hunks are shown whole
     sections: dict[str, int] = field(default_factory=dict)  # tokens per section
     listed: list[str] = field(default_factory=list)  # lines of the file and definition lists
+    withheld: list[Withheld] = field(default_factory=list)  # secret files: names only
+    redactions: int = 0  # secret values replaced by <redacted:kind>
 
 
 def _rules(style: CommitStyle) -> str:
@@ -86,7 +96,42 @@ def _file_line(f: FileChange) -> str:
     if f.status in ("renamed", "copied") and f.old_path:
         status += f" from {f.old_path}"
     counts = "binary" if f.binary else f"+{f.added} -{f.deleted}"
+    if f.withheld:
+        return f"{f.path} ({status}, {counts}; secret file: content withheld)"
     return f"{f.path} ({status}, {counts})"
+
+
+def _side(hunks: str, mark: str) -> str:
+    """One side of a file's hunks (``mark`` "+" for the new one, "-" for the old)."""
+    return "\n".join(line[1:] for line in hunks.split("\n") if line[:1] in (mark, " "))
+
+
+def _without_secrets(
+    files: Sequence[FileChange], symbols: Sequence[SymbolChange]
+) -> tuple[list[FileChange], list[SymbolChange]]:
+    """Secret files without their hunks (marked ``withheld``), the rest with secret values
+    redacted; the changed definitions of secret files dropped, the others' signatures
+    redacted."""
+    out: list[FileChange] = []
+    secret: set[str] = set()
+    for f in files:
+        reason = secret_file(f.path, _side(f.hunks, "-" if f.status == "deleted" else "+"))
+        if reason is None and f.old_path:
+            reason = secret_file(f.old_path, _side(f.hunks, "-"))
+        if reason is not None:
+            secret.add(f.path)
+            out.append(replace(f, hunks="", hunks_truncated=False, withheld=reason))
+            continue
+        result = redact(f.hunks, f.path)
+        out.append(replace(f, hunks=result.text) if result.replacements else f)
+    kept = []
+    for s in symbols:
+        if s.path in secret:
+            continue
+        old = redact(s.old_signature, s.path).text if s.old_signature else s.old_signature
+        new = redact(s.new_signature, s.path).text if s.new_signature else s.new_signature
+        kept.append(replace(s, old_signature=old, new_signature=new))
+    return out, kept
 
 
 def _symbol_line(s: SymbolChange) -> str:
@@ -173,7 +218,8 @@ def _pack_diff(files: Sequence[FileChange], limit: int, count: Counter) -> tuple
     whose hunks are cut at a line boundary (each gets at least a useful slice, or nothing).
     """
     with_hunks = [f for f in files if f.hunks.strip() and not f.binary]
-    summarized = len(with_hunks) < len([f for f in files if not f.binary and f.changed_lines])
+    shown = [f for f in files if not f.binary and f.changed_lines and not f.withheld]
+    summarized = len(with_hunks) < len(shown)
     if not with_hunks or limit <= 0:
         return "", 0, summarized or bool(with_hunks)
     ordered = sorted(with_hunks, key=lambda f: len(f.hunks))
@@ -223,13 +269,19 @@ def build_prompt(
     count: Counter,
 ) -> CommitPrompt:
     """The chat messages for ``changes`` within ``budget`` tokens (exact counts via ``count``)."""
+    files, symbols = _without_secrets(changes.files, symbols)
+    changes = replace(
+        changes,
+        files=files,
+        range_subjects=[redact(s).text for s in changes.range_subjects],
+    )
     system = _rules(style)
     request = _REQUEST
     fixed = count(system) + count(request) + TEMPLATE_TOKENS + 8
     room = max(budget - fixed, 0)
     sections: dict[str, int] = {"rules": count(system)}
 
-    examples = [f"- {s}" for s in style.examples[:6]]
+    examples = [f"- {redact(s).text}" for s in style.examples[:6]]
     subjects, n_subjects = _listing(
         "Recent subjects in this repository, for their style",
         examples,
@@ -320,4 +372,6 @@ def build_prompt(
         summarized=summarized,
         files_in_diff=whole,
         sections=sections,
+        withheld=[Withheld(f.path, f.withheld) for f in files if f.withheld],
+        redactions=count_redactions(system) + count_redactions(user),
     )
