@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import RepolensError
 from .common import find_repo_root, print_json, settings_for
+from .complete import print_withheld
 from .index import update_with_progress
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def register(sub: Any) -> None:
         "--json",
         action="store_true",
         help='JSON: {"question", "snippets", "sources", "prompt_tokens", "timings_ms"} '
-        '(+ "answer", "citations")',
+        '(+ "answer", "citations"; + "withheld", "redactions" when secrets were kept out)',
     )
     p.add_argument("--overview", action="store_true", help="explain what the project does")
     p.add_argument(
@@ -128,6 +129,7 @@ def _run(service: QuestionService, args: argparse.Namespace, question: str) -> i
         for s in ctx.snippets:
             what = f"  {s.symbol}" if s.symbol else ""
             print(f"  {s.source:<11} {s.path}:{s.start_line}-{s.end_line}  {s.tokens} tokens{what}")
+        print_withheld(ctx.withheld, ctx.redactions)
         if args.prompt:
             print("---- prompt ----")
             print(ctx.prompt)

@@ -12,9 +12,12 @@ from .common import find_repo_root, print_json, settings_for
 from .index import update_with_progress
 
 if TYPE_CHECKING:
-    from ..app import Services
+    from collections.abc import Sequence
 
-__all__ = ["parse_position", "register"]
+    from ..app import Services
+    from ..types import Withheld
+
+__all__ = ["parse_position", "print_withheld", "register"]
 
 
 def parse_position(text: str) -> tuple[str, int, int]:
@@ -92,11 +95,22 @@ def run_context(args: argparse.Namespace) -> int:
         )
         for s in ctx.snippets:
             print(f"  {s.source:<10} {s.path}:{s.start_line}-{s.end_line}  {s.tokens} tokens")
+        print_withheld(ctx.withheld, ctx.redactions)
         if args.prompt:
             print("---- prompt ----")
             print(ctx.prompt)
             print("---- end ----")
     return 0
+
+
+def print_withheld(withheld: Sequence[Withheld], redactions: int) -> None:
+    """The human output's line about what the secret filter kept out of the prompt."""
+    if withheld:
+        names = ", ".join(f"{w.path} ({w.reason})" for w in withheld)
+        print(f"  withheld (secret files, never in a prompt): {names}")
+    if redactions:
+        values = "value" if redactions == 1 else "values"
+        print(f"  {redactions} secret-looking {values} redacted as <redacted:kind>")
 
 
 def run_complete(args: argparse.Namespace) -> int:
