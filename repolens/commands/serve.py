@@ -30,10 +30,17 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import socket
+    from urllib.parse import quote
 
     import uvicorn
 
-    from ..http import ServerConfig, create_app, is_loopback, load_or_create_token
+    from ..http import (
+        ServerConfig,
+        create_app,
+        is_loopback,
+        load_or_create_token,
+        token_problem,
+    )
     from ..workspace import Workspace
 
     root = find_repo_root(args.repo or Path("."))
@@ -41,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or settings.server.host
     port = settings.server.port if args.port is None else args.port
     token = args.token or settings.server.token
+    problem = token_problem(token) if token else None
+    if problem is not None:  # before anything is served: a token nobody can send
+        where = "--token" if args.token else "server.token"
+        raise RepolensError(f"{where}: {problem}")
     if not is_loopback(host) and not token:
         token = load_or_create_token()
         print(
@@ -61,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise RepolensError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    query = f"?token={token}" if token else ""
+    query = f"?token={quote(token, safe='')}" if token else ""
     print(
         f"repolens: serving {root} on http://{shown}:{bound}/{query}", file=sys.stderr, flush=True
     )

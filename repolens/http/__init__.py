@@ -1,5 +1,11 @@
 """The HTTP/WebSocket transport (``repolens serve``), a peer of :mod:`repolens.lsp`."""
 
-from .server import ServerConfig, create_app, is_loopback, load_or_create_token
+from .server import ServerConfig, create_app, is_loopback, load_or_create_token, token_problem
 
-__all__ = ["ServerConfig", "create_app", "is_loopback", "load_or_create_token"]
+__all__ = [
+    "ServerConfig",
+    "create_app",
+    "is_loopback",
+    "load_or_create_token",
+    "token_problem",
+]

@@ -7,7 +7,9 @@ Secure by default:
 - on loopback the Host header must name loopback (a DNS-rebinding page cannot reach it) and a
   WebSocket's Origin must be this server (no cross-site WebSocket hijacking);
 - no CORS headers (browsers keep other sites from reading answers);
-- request bodies are size-limited; only files inside the repository can be named.
+- request bodies are size-limited; only files inside the repository can be named;
+- malformed input (NaN, NUL characters, lone surrogates, non-ASCII tokens) is a 4xx with a
+  message (:mod:`.inputs`); anything unexpected is a JSON 500 whose traceback goes to the log.
 
 Streaming: ``POST /v1/ask`` answers as NDJSON lines ({"type": "context"|"token"|"done"|"error"});
 ``/v1/chat`` is a WebSocket where a {"type": "cancel"} message stops the generation.
@@ -23,6 +25,7 @@ import os
 import re
 import secrets
 import threading
+import urllib.parse
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
@@ -33,12 +36,13 @@ from fastapi import (
     Depends,
     FastAPI,
     HTTPException,
+    Query,
     Request,
     WebSocket,
-    WebSocketDisconnect,
 )
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
@@ -49,8 +53,9 @@ from ..errors import RepolensError
 from ..net import is_loopback as _is_loopback
 from ..settings import user_config_dir
 from ..workspace import Workspace
+from .inputs import StrictJSONRoute, Text, loads, validation_failed
 
-__all__ = ["ServerConfig", "create_app", "load_or_create_token"]
+__all__ = ["ServerConfig", "create_app", "load_or_create_token", "token_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -78,23 +83,47 @@ def load_or_create_token(path: Path | None = None) -> str:
     return token
 
 
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be a bearer token, or None. HTTP carries header values as ASCII
+    (RFC 9110; a browser's fetch refuses anything else), so a token with other characters or
+    spaces could never be sent as written; refusing it beats a server nobody can use."""
+    if _TOKEN.fullmatch(token):
+        return None
+    return (
+        "the server token must be printable ASCII without spaces (HTTP sends header values "
+        "as ASCII); use, say, the output of "
+        "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+
+
 class ServerConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8765
     token: str | None = None  # required (and checked) when set
     max_request_bytes: int = 2_000_000
 
+    @field_validator("token")
+    @classmethod
+    def _usable_token(cls, token: str | None) -> str | None:
+        problem = token_problem(token) if token else None
+        if problem is not None:
+            raise ValueError(problem)
+        return token
+
 
 # -- request bodies --------------------------------------------------------------------------
 
 
 class PositionRequest(BaseModel):
-    file: str = Field(
+    file: Text = Field(
         ..., description="path relative to the repository root (or absolute inside it)"
     )
     line: int = Field(..., ge=1, description="1-based line")
     column: int = Field(..., ge=1, description="1-based column (characters)")
-    text: str | None = Field(None, description="the buffer's current text, if unsaved")
+    text: Text | None = Field(None, description="the buffer's current text, if unsaved")
     budget: int | None = Field(None, ge=0, le=1_000_000)
 
 
@@ -103,7 +132,7 @@ class CompleteRequest(PositionRequest):
 
 
 class AskRequest(BaseModel):
-    question: str = Field("", max_length=20_000, description="empty: an overview of the project")
+    question: Text = Field("", max_length=20_000, description="empty: an overview of the project")
     budget: int | None = Field(None, ge=256, le=2_000_000)
 
 
@@ -116,19 +145,40 @@ class CommitRequest(BaseModel):
 
 
 class _Guard:
-    """Host check (DNS rebinding), bearer token, and a body size limit, as raw ASGI."""
+    """Host check (DNS rebinding), bearer token, a body size limit, and the last resort for
+    errors (logged with their traceback, answered as a JSON 500 without it), as raw ASGI."""
 
     def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
         self.app = app
         self.config = config
         self.loopback = is_loopback(config.host)
+        # compared as bytes: header bytes are whatever a client sent (compare_digest refuses
+        # str with non-ASCII characters), and a token is ASCII (ServerConfig checks)
+        self.token = config.token.encode("ascii") if config.token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        problem = self._check(scope, headers)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                started = True
+            await send(message)
+
+        try:
+            await self._guarded(scope, receive, tracked)
+        except Exception:
+            log.exception("%s %s failed", scope.get("method", "WEBSOCKET"), scope.get("path"))
+            if scope["type"] == "http" and not started:
+                await _internal_error_response()(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = {k.lower(): v for k, v in scope["headers"]}
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw.items()}
+        problem = self._check(scope, headers, raw)
         if problem is not None:
             status, detail = problem
             if scope["type"] == "websocket":
@@ -153,7 +203,9 @@ class _Guard:
             receive = self._limited(receive)
         await self.app(scope, receive, send)
 
-    def _check(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
+    def _check(
+        self, scope: Scope, headers: dict[str, str], raw: dict[bytes, bytes]
+    ) -> tuple[int, str] | None:
         host = headers.get("host", "").rsplit(":", 1)[0] if headers.get("host") else ""
         if self.loopback and host and not is_loopback(host):
             return 403, f"host {host!r} is not this loopback server"
@@ -163,19 +215,16 @@ class _Guard:
                 origin_host = re.sub(r"^\w+://", "", origin).split("/")[0]
                 if origin_host != headers.get("host", ""):
                     return 403, "cross-origin WebSocket refused"
-        token = self.config.token
+        token = self.token
         if token:
             path = scope.get("path", "")
             if path in ("/v1/health",):
                 return None
-            given = headers.get("authorization", "")
-            query = scope.get("query_string", b"").decode("latin-1")
-            query_token = next(
-                (p.split("=", 1)[1] for p in query.split("&") if p.startswith("token=")), ""
-            )
-            ok = secrets.compare_digest(given, f"Bearer {token}") or (
+            given = raw.get(b"authorization", b"")
+            ok = secrets.compare_digest(given, b"Bearer " + token) or (
                 # the browser page and WebSockets pass it in the URL
-                path in ("/", "/v1/chat") and secrets.compare_digest(query_token, token)
+                path in ("/", "/v1/chat")
+                and secrets.compare_digest(_query_value(scope, b"token"), token)
             )
             if not ok:
                 return 401, "missing or wrong bearer token"
@@ -197,10 +246,32 @@ class _Guard:
         return wrapped
 
 
+def _query_value(scope: Scope, name: bytes) -> bytes:
+    """A query parameter's bytes, percent-decoded (``+`` stays ``+``: a token may hold it)."""
+    for part in scope.get("query_string", b"").split(b"&"):
+        key, _, value = part.partition(b"=")
+        if key == name:
+            return urllib.parse.unquote_to_bytes(value)
+    return b""
+
+
+def _internal_error_response() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "internal error in repolens serve; the traceback is in the server log"},
+        status_code=500,
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    # The last resort: the guard logs the traceback (the error is raised on to it).
+    return _internal_error_response()
+
+
 # -- the app ----------------------------------------------------------------------------------
 
-#: The routes: each translates HTTP to a service of :mod:`repolens.app` and back.
-router = APIRouter()
+#: The routes: each translates HTTP to a service of :mod:`repolens.app` and back. JSON bodies
+#: are parsed strictly (:func:`.inputs.loads`).
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 def create_app(workspace: Workspace | Services, config: ServerConfig | None = None) -> FastAPI:
@@ -226,6 +297,8 @@ def create_app(workspace: Workspace | Services, config: ServerConfig | None = No
         description="Repository-aware completion, context, Q&A and commit messages from a "
         "model on your machine.",
     )
+    app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(Exception, _internal_error)
     app.state.services = services
     app.include_router(router)
     guarded: Any = _Guard(app, config)
@@ -249,6 +322,8 @@ def _path(services: Services, file: str) -> str:
         return resolve_position(services.root, file)
     except RepolensError as exc:
         raise _fail(exc) from None
+    except ValueError as exc:  # a path the OS cannot take
+        raise HTTPException(400, f"not a usable path: {exc}") from None
 
 
 @router.get("/v1/health")
@@ -335,7 +410,11 @@ async def commit_message(req: CommitRequest, services: Served) -> dict[str, Any]
 
 
 @router.get("/v1/file")
-async def read_file(services: Served, path: str, line: int | None = None) -> dict[str, Any]:
+async def read_file(
+    services: Served,
+    path: Annotated[Text, Query()],
+    line: int | None = None,
+) -> dict[str, Any]:
     """A repository file's indexed text, for the chat page's citation links."""
     from ..completion.engine import resolve_position
 
@@ -349,57 +428,92 @@ async def read_file(services: Served, path: str, line: int | None = None) -> dic
     return {"path": rel, "line": line, "text": text}
 
 
+class ChatAsk(BaseModel):
+    """``{"type": "ask", "id", "question", "budget"}`` on the chat WebSocket."""
+
+    id: Any = None
+    question: Text = Field("", max_length=20_000)
+    budget: int | None = Field(None, ge=256, le=2_000_000)
+
+
 @router.websocket("/v1/chat")
 async def chat(ws: WebSocket) -> None:
     """Questions over a WebSocket: ``{"type": "ask", "id", "question"}`` starts an answer
     (and stops the one before), ``{"type": "cancel", "id"}`` stops it; every event carries
-    its question's ``id``."""
+    its question's ``id``. A message that is not an ask or a cancel, or not valid, gets an
+    error event (with its ``id`` when it has one) and the socket stays open."""
     services: Services = ws.app.state.services
     await ws.accept()
     current: tuple[asyncio.Task[None], CancelToken] | None = None
+
+    async def send(event: dict[str, Any]) -> None:
+        # ASCII JSON: text from the repository that cannot be encoded (a file name git gave
+        # as undecodable bytes) is escaped instead of failing the frame
+        await ws.send_text(json.dumps(event))
+
+    async def error(message: str, rid: Any = None) -> None:
+        event: dict[str, Any] = {"type": "error", "message": message}
+        if rid is not None:
+            event["id"] = rid
+        await send(event)
 
     def stop() -> None:
         if current is not None:
             current[1].cancel()
             current[0].cancel()
 
-    async def relay(rid: Any, question: str, budget: int | None, cancel: CancelToken) -> None:
-        async for event in _ask_events(services.questions, question, budget, cancel):
-            await ws.send_json({**event, "id": rid})
+    async def relay(ask: ChatAsk, cancel: CancelToken) -> None:
+        try:
+            events = _ask_events(services.questions, ask.question, ask.budget, cancel)
+            async for event in events:
+                await send({**event, "id": ask.id})
+        except Exception:  # the socket went away mid-answer, say: nobody to tell
+            log.debug("chat answer %r ended early", ask.id, exc_info=True)
 
     try:
         while True:
-            try:
-                message = json.loads(await ws.receive_text())
-                kind = message.get("type")
-            except (json.JSONDecodeError, AttributeError):
-                await ws.send_json({"type": "error", "message": "send JSON objects"})
+            frame = await ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            text = frame.get("text")
+            if text is None:
+                await error("send JSON objects as text frames, not binary ones")
                 continue
+            try:
+                message = loads(text)
+            except json.JSONDecodeError as exc:
+                await error(f"not JSON: {exc}")
+                continue
+            if not isinstance(message, dict):
+                await error("send JSON objects")
+                continue
+            kind, rid = message.get("type"), message.get("id")
             if kind == "cancel":
                 if current is not None:
                     stop()
                     current = None
-                    await ws.send_json({"type": "cancelled", "id": message.get("id")})
+                    await send({"type": "cancelled", "id": rid})
                 continue
             if kind != "ask":
-                await ws.send_json({"type": "error", "message": f"unknown type {kind!r}"})
+                await error(f"unknown type {str(kind)[:40]!r}", rid)
+                continue
+            try:
+                ask = ChatAsk.model_validate(message)
+            except ValidationError as exc:
+                await error(_problems(exc), rid)
                 continue
             stop()
-            budget = message.get("budget")
             token = CancelToken()
-            task = asyncio.ensure_future(
-                relay(
-                    message.get("id"),
-                    str(message.get("question", ""))[:20_000],
-                    budget if isinstance(budget, int) else None,
-                    token,
-                )
-            )
-            current = (task, token)
-    except WebSocketDisconnect:
-        pass
+            current = (asyncio.ensure_future(relay(ask, token)), token)
     finally:
         stop()
+
+
+def _problems(exc: ValidationError) -> str:
+    """One line for a validation error, without the input."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or 'message'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -419,7 +533,10 @@ def _fail(exc: Exception, retry_after: float | None = None) -> HTTPException:
 
 
 async def _ask_events(
-    questions: QuestionService, question: str, budget: int | None, cancel: CancelToken
+    questions: QuestionService,
+    question: str,
+    budget: int | None,
+    cancel: CancelToken,
 ) -> AsyncIterator[dict[str, Any]]:
     """The events of one answer as JSON objects: the context (snippets and sources), the
     answer's tokens, then done (answer and checked citations), or an error."""
@@ -436,5 +553,8 @@ async def _ask_events(
         raise
     except (RepolensError, ModelError) as exc:
         yield {"type": "error", "message": str(exc)}
+    except Exception:
+        log.exception("answering %r failed", question[:80])
+        yield {"type": "error", "message": "internal error; the traceback is in the server log"}
     finally:
         cancel.cancel()  # whatever happened, the model stops
