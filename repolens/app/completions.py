@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..backends.base import CancelToken, ModelCrashed, ModelError, ModelUnavailable
 from ..errors import RepolensError
 from ..indexer import language_for_path
+from ..secret_filter import secret_file
 from .pacing import DocumentPacer
 
 if TYPE_CHECKING:
@@ -186,6 +187,9 @@ class CompletionService:
             return f"{path}: not a language repolens completes (by its extension)"
         if spec.name in settings.completion.disabled_languages:
             return f"completion is turned off for {spec.name} (completion.disabled_languages)"
+        secret = secret_file(path)
+        if secret is not None:  # nothing of it may reach a model, so no completion in it
+            return f"{path} is a secret file ({secret}): no completion"
         limit = settings.index.max_file_bytes
         if size is None:
             try:

@@ -82,6 +82,7 @@ def test_completion_gating_says_why_and_never_builds_the_engine(python_app: Path
     big = "let x = 1;\n" * 1_000_000
     assert "max_file_bytes" in (service.refusal("big.js", len(big)) or "")
     assert service.refusal("small.js", 100) is None
+    assert "secret file" in (service.refusal("deploy/secrets.js") or "")
     services.reconfigure(load_settings(python_app, {"completion": {"enabled": False}})[0])
     assert service.refusal("main.py") == "completion is turned off (completion.enabled)"
 
