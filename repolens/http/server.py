@@ -7,7 +7,8 @@ Secure by default:
 - on loopback the Host header must name loopback (a DNS-rebinding page cannot reach it) and a
   WebSocket's Origin must be this server (no cross-site WebSocket hijacking);
 - no CORS headers (browsers keep other sites from reading answers);
-- request bodies are size-limited; only files inside the repository can be named;
+- request bodies are size-limited; only files inside the repository can be named, and only
+  those the indexer would index (:mod:`.file_policy`);
 - malformed input (NaN, NUL characters, lone surrogates, non-ASCII tokens) is a 4xx with a
   message (:mod:`.inputs`); anything unexpected is a JSON 500 whose traceback goes to the log.
 
@@ -53,6 +54,7 @@ from ..errors import RepolensError
 from ..net import is_loopback as _is_loopback
 from ..settings import user_config_dir
 from ..workspace import Workspace
+from .file_policy import FilePolicy
 from .inputs import StrictJSONRoute, Text, loads, validation_failed
 
 __all__ = ["ServerConfig", "create_app", "load_or_create_token", "token_problem"]
@@ -300,6 +302,7 @@ def create_app(workspace: Workspace | Services, config: ServerConfig | None = No
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(Exception, _internal_error)
     app.state.services = services
+    app.state.policy = FilePolicy(services.root)
     app.include_router(router)
     guarded: Any = _Guard(app, config)
     guarded.fastapi = app  # tests and the CLI reach the app through the guard
@@ -326,6 +329,14 @@ def _path(services: Services, file: str) -> str:
         raise HTTPException(400, f"not a usable path: {exc}") from None
 
 
+async def _allowed(request: Request, services: Services, path: str) -> None:
+    """403 for a file the indexer would not index (:class:`.file_policy.FilePolicy`)."""
+    policy: FilePolicy = request.app.state.policy
+    reason = await asyncio.to_thread(policy.refusal, services.workspace.index, path)
+    if reason is not None:
+        raise HTTPException(403, reason)
+
+
 @router.get("/v1/health")
 async def health() -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
@@ -339,8 +350,9 @@ async def status(services: Served) -> dict[str, Any]:
 
 
 @router.post("/v1/context")
-async def context(req: PositionRequest, services: Served) -> dict[str, Any]:
+async def context(req: PositionRequest, request: Request, services: Served) -> dict[str, Any]:
     path = _path(services, req.file)
+    await _allowed(request, services, path)
 
     def work() -> dict[str, Any]:
         engine = services.completions.engine()
@@ -358,6 +370,7 @@ async def context(req: PositionRequest, services: Served) -> dict[str, Any]:
 @router.post("/v1/complete")
 async def complete(req: CompleteRequest, request: Request, services: Served) -> dict[str, Any]:
     path = _path(services, req.file)
+    await _allowed(request, services, path)
     cancel = CancelToken()
     ask = CompletionRequest(path, req.line, req.column, text=req.text, budget=req.budget)
     task = asyncio.ensure_future(services.completions.suggest(ask, cancel=cancel))
@@ -411,6 +424,7 @@ async def commit_message(req: CommitRequest, services: Served) -> dict[str, Any]
 
 @router.get("/v1/file")
 async def read_file(
+    request: Request,
     services: Served,
     path: Annotated[Text, Query()],
     line: int | None = None,
@@ -422,6 +436,7 @@ async def read_file(
         rel = resolve_position(services.root, path)
     except RepolensError as exc:
         raise HTTPException(403, str(exc)) from None
+    await _allowed(request, services, rel)
     text = await asyncio.to_thread(lambda: services.workspace.index.text(rel))
     if text is None:
         raise HTTPException(404, f"{rel} is not an indexed file of this repository")
