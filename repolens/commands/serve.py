@@ -77,7 +77,14 @@ def run(args: argparse.Namespace) -> int:
         f"repolens: serving {root} on http://{shown}:{bound}/{query}", file=sys.stderr, flush=True
     )
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, ws="websockets-sansio")
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            ws="websockets-sansio",
+            # on Ctrl-C, requests still waiting on a model that hangs get this long
+            timeout_graceful_shutdown=5,
+        )
     )
     server.run(sockets=[sock])
     return 0

@@ -10,7 +10,9 @@ Secure by default:
 - request bodies are size-limited; only files inside the repository can be named, and only
   those the indexer would index (:mod:`.file_policy`);
 - malformed input (NaN, NUL characters, lone surrogates, non-ASCII tokens) is a 4xx with a
-  message (:mod:`.inputs`); anything unexpected is a JSON 500 whose traceback goes to the log.
+  message (:mod:`.inputs`); anything unexpected is a JSON 500 whose traceback goes to the log;
+- work is bounded per kind (:mod:`.lanes`): a model that hangs gets so many slots, then 503s
+  with ``Retry-After``, and cannot hold up health, status or file reads.
 
 Streaming: ``POST /v1/ask`` answers as NDJSON lines ({"type": "context"|"token"|"done"|"error"});
 ``/v1/chat`` is a WebSocket where a {"type": "cancel"} message stops the generation.
@@ -27,7 +29,7 @@ import re
 import secrets
 import threading
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -56,6 +58,7 @@ from ..settings import user_config_dir
 from ..workspace import Workspace
 from .file_policy import FilePolicy
 from .inputs import StrictJSONRoute, Text, loads, validation_failed
+from .lanes import LaneLimits, Lanes, Overloaded, SharedCall, TookTooLong
 
 __all__ = ["ServerConfig", "create_app", "load_or_create_token", "token_problem"]
 
@@ -106,6 +109,7 @@ class ServerConfig(BaseModel):
     port: int = 8765
     token: str | None = None  # required (and checked) when set
     max_request_bytes: int = 2_000_000
+    limits: LaneLimits = Field(default_factory=LaneLimits)
 
     @field_validator("token")
     @classmethod
@@ -279,7 +283,11 @@ router = APIRouter(route_class=StrictJSONRoute)
 def create_app(workspace: Workspace | Services, config: ServerConfig | None = None) -> FastAPI:
     """The FastAPI app serving ``workspace`` (wrapped in the security guard)."""
     config = config or ServerConfig()
-    services = workspace if isinstance(workspace, Services) else Services(workspace)
+    lanes = Lanes(config.limits)
+    if isinstance(workspace, Services):
+        services = workspace
+    else:  # blocking context work runs in its own lane, not in asyncio's shared threads
+        services = Services(workspace, run_cpu=lanes.run_context)
 
     def run_index() -> None:
         try:
@@ -287,10 +295,14 @@ def create_app(workspace: Workspace | Services, config: ServerConfig | None = No
         except Exception:  # reported in /v1/status
             log.exception("indexing failed")
 
+    status_call = SharedCall("status", lambda: services.workspace.status())
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         threading.Thread(target=run_index, name="repolens-index", daemon=True).start()
         yield
+        lanes.close()
+        status_call.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -302,7 +314,9 @@ def create_app(workspace: Workspace | Services, config: ServerConfig | None = No
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(Exception, _internal_error)
     app.state.services = services
+    app.state.lanes = lanes
     app.state.policy = FilePolicy(services.root)
+    app.state.status = status_call
     app.include_router(router)
     guarded: Any = _Guard(app, config)
     guarded.fastapi = app  # tests and the CLI reach the app through the guard
@@ -314,7 +328,13 @@ def _services(request: Request) -> Services:
     return services
 
 
+def _lanes(request: Request) -> Lanes:
+    lanes: Lanes = request.app.state.lanes
+    return lanes
+
+
 Served = Annotated[Services, Depends(_services)]
+Bounded = Annotated[Lanes, Depends(_lanes)]
 
 
 def _path(services: Services, file: str) -> str:
@@ -332,7 +352,12 @@ def _path(services: Services, file: str) -> str:
 async def _allowed(request: Request, services: Services, path: str) -> None:
     """403 for a file the indexer would not index (:class:`.file_policy.FilePolicy`)."""
     policy: FilePolicy = request.app.state.policy
-    reason = await asyncio.to_thread(policy.refusal, services.workspace.index, path)
+    try:
+        reason = await _lanes(request).quick.run(
+            lambda: policy.refusal(services.workspace.index, path)
+        )
+    except (Overloaded, TookTooLong) as exc:
+        raise _fail(exc) from None
     if reason is not None:
         raise HTTPException(403, reason)
 
@@ -343,14 +368,34 @@ async def health() -> dict[str, Any]:
 
 
 @router.get("/v1/status")
-async def status(services: Served) -> dict[str, Any]:
-    data: dict[str, Any] = await asyncio.to_thread(services.workspace.status)
+async def status(request: Request, services: Served, lanes: Bounded) -> dict[str, Any]:
+    shared: SharedCall[dict[str, Any]] = request.app.state.status
+    wait = lanes.limits.status_wait_s
+    found = await shared.result(wait)
+    if found is not None:
+        data = dict(found)  # the same answer may go to several callers
+    else:  # its model part waits on the model (a first contact that hangs): all the rest
+        ws = services.workspace
+        try:
+            stats = await lanes.quick.run(lambda: ws.index.stats())
+        except (Overloaded, TookTooLong) as exc:
+            raise _fail(exc) from None
+        data = {
+            "root": str(ws.root),
+            "index": stats,
+            "model": {
+                "backend": ws.settings.model.backend,
+                "pending": f"no details within {wait:g} s: the model is busy or not answering",
+            },
+        }
     data["indexing"] = services.indexing.state.as_json()
     return data
 
 
 @router.post("/v1/context")
-async def context(req: PositionRequest, request: Request, services: Served) -> dict[str, Any]:
+async def context(
+    req: PositionRequest, request: Request, services: Served, lanes: Bounded
+) -> dict[str, Any]:
     path = _path(services, req.file)
     await _allowed(request, services, path)
 
@@ -361,26 +406,40 @@ async def context(req: PositionRequest, request: Request, services: Served) -> d
         ).as_json()
 
     try:
-        result: dict[str, Any] = await asyncio.to_thread(work)
-    except (RepolensError, ModelError) as exc:
+        result: dict[str, Any] = await lanes.context.run(work)
+    except (RepolensError, ModelError, Overloaded, TookTooLong) as exc:
         raise _fail(exc) from None
     return result
 
 
 @router.post("/v1/complete")
-async def complete(req: CompleteRequest, request: Request, services: Served) -> dict[str, Any]:
+async def complete(
+    req: CompleteRequest, request: Request, services: Served, lanes: Bounded
+) -> dict[str, Any]:
     path = _path(services, req.file)
     await _allowed(request, services, path)
     cancel = CancelToken()
     ask = CompletionRequest(path, req.line, req.column, text=req.text, budget=req.budget)
-    task = asyncio.ensure_future(services.completions.suggest(ask, cancel=cancel))
-    while not task.done():
-        await asyncio.wait({task}, timeout=0.25)
-        if not task.done() and await request.is_disconnected():
-            cancel.cancel()
-            task.cancel()
-            raise HTTPException(499, "client closed the request")
-    outcome = task.result()
+    loop = asyncio.get_running_loop()
+    try:
+        async with lanes.model.slot():
+            deadline = loop.time() + (lanes.model.deadline_s or float("inf"))
+            task = asyncio.ensure_future(services.completions.suggest(ask, cancel=cancel))
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.25)
+                if task.done():
+                    break
+                if await request.is_disconnected():
+                    cancel.cancel()
+                    task.cancel()
+                    raise HTTPException(499, "client closed the request")
+                if loop.time() > deadline:
+                    cancel.cancel()
+                    task.cancel()
+                    raise TookTooLong(lanes.model)
+            outcome = task.result()
+    except (Overloaded, TookTooLong) as exc:  # no slot, or the model (or context) hung
+        raise _fail(exc) from None
     if outcome.error is not None:
         raise _fail(outcome.error, retry_after=outcome.retry_after)
     if outcome.result is None:
@@ -391,18 +450,37 @@ async def complete(req: CompleteRequest, request: Request, services: Served) -> 
     return data
 
 
+class _SlotResponse(StreamingResponse):
+    """A stream that holds a lane's slot until it is sent (or its client is gone)."""
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None]) -> None:
+        super().__init__(content, media_type="application/x-ndjson")
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 @router.post("/v1/ask")
-async def ask(req: AskRequest, services: Served) -> StreamingResponse:
-    events = _ask_events(services.questions, req.question, req.budget, CancelToken())
+async def ask(req: AskRequest, services: Served, lanes: Bounded) -> StreamingResponse:
+    try:
+        await lanes.model.acquire()
+    except Overloaded as exc:
+        raise _fail(exc) from None
+    events = _ask_events(services.questions, req.question, req.budget, CancelToken(), lanes)
     lines = (json.dumps(event) + "\n" async for event in events)
-    return StreamingResponse(lines, media_type="application/x-ndjson")
+    return _SlotResponse(lines, lanes.model.release)
 
 
 @router.post("/v1/commit-message")
-async def commit_message(req: CommitRequest, services: Served) -> dict[str, Any]:
+async def commit_message(req: CommitRequest, services: Served, lanes: Bounded) -> dict[str, Any]:
     from ..commit import commit_message as make
 
     ws = services.workspace
+    cancel = CancelToken()
 
     def work() -> dict[str, Any]:
         msg = make(
@@ -411,13 +489,14 @@ async def commit_message(req: CommitRequest, services: Served) -> dict[str, Any]
             rev_range=req.range,
             settings=ws.settings,
             model=ws.model,
+            cancel=cancel,
         )
         data: dict[str, Any] = msg.as_json()
         return data
 
     try:
-        result: dict[str, Any] = await asyncio.to_thread(work)
-    except (RepolensError, ModelError) as exc:
+        result: dict[str, Any] = await lanes.model.run(work, cancel)
+    except (RepolensError, ModelError, Overloaded, TookTooLong) as exc:
         raise _fail(exc) from None
     return result
 
@@ -426,6 +505,7 @@ async def commit_message(req: CommitRequest, services: Served) -> dict[str, Any]
 async def read_file(
     request: Request,
     services: Served,
+    lanes: Bounded,
     path: Annotated[Text, Query()],
     line: int | None = None,
 ) -> dict[str, Any]:
@@ -437,7 +517,10 @@ async def read_file(
     except RepolensError as exc:
         raise HTTPException(403, str(exc)) from None
     await _allowed(request, services, rel)
-    text = await asyncio.to_thread(lambda: services.workspace.index.text(rel))
+    try:
+        text = await lanes.quick.run(lambda: services.workspace.index.text(rel))
+    except (Overloaded, TookTooLong) as exc:
+        raise _fail(exc) from None
     if text is None:
         raise HTTPException(404, f"{rel} is not an indexed file of this repository")
     return {"path": rel, "line": line, "text": text}
@@ -458,6 +541,7 @@ async def chat(ws: WebSocket) -> None:
     its question's ``id``. A message that is not an ask or a cancel, or not valid, gets an
     error event (with its ``id`` when it has one) and the socket stays open."""
     services: Services = ws.app.state.services
+    lanes: Lanes = ws.app.state.lanes
     await ws.accept()
     current: tuple[asyncio.Task[None], CancelToken] | None = None
 
@@ -479,9 +563,13 @@ async def chat(ws: WebSocket) -> None:
 
     async def relay(ask: ChatAsk, cancel: CancelToken) -> None:
         try:
-            events = _ask_events(services.questions, ask.question, ask.budget, cancel)
-            async for event in events:
-                await send({**event, "id": ask.id})
+            async with lanes.model.slot():
+                events = _ask_events(services.questions, ask.question, ask.budget, cancel, lanes)
+                async for event in events:
+                    await send({**event, "id": ask.id})
+        except Overloaded as exc:
+            with contextlib.suppress(Exception):
+                await error(str(exc), ask.id)
         except Exception:  # the socket went away mid-answer, say: nobody to tell
             log.debug("chat answer %r ended early", ask.id, exc_info=True)
 
@@ -538,7 +626,12 @@ async def page() -> str:
 
 def _fail(exc: Exception, retry_after: float | None = None) -> HTTPException:
     """The one mapping of service errors to HTTP: the model's are 503 (with ``Retry-After``
-    when trying again soon makes sense), the rest the client's (400)."""
+    when trying again soon makes sense), as is no free slot for the work; work past its
+    deadline is 504; the rest the client's (400)."""
+    if isinstance(exc, Overloaded):
+        return HTTPException(503, str(exc), headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, TookTooLong):
+        return HTTPException(504, str(exc))
     if isinstance(exc, ModelError):
         headers = None
         if retry_after is not None:
@@ -552,11 +645,13 @@ async def _ask_events(
     question: str,
     budget: int | None,
     cancel: CancelToken,
+    lanes: Lanes,
 ) -> AsyncIterator[dict[str, Any]]:
     """The events of one answer as JSON objects: the context (snippets and sources), the
     answer's tokens, then done (answer and checked citations), or an error."""
+    run: Callable[[Callable[[], Any]], Awaitable[Any]] = lanes.run_context
     try:
-        async for event in questions.ask(question, budget=budget, cancel=cancel):
+        async for event in questions.ask(question, budget=budget, cancel=cancel, run=run):
             if isinstance(event, Retrieved):
                 yield {"type": "context", **event.as_json()}
             elif isinstance(event, Piece):
@@ -566,7 +661,7 @@ async def _ask_events(
     except asyncio.CancelledError:
         cancel.cancel()
         raise
-    except (RepolensError, ModelError) as exc:
+    except (RepolensError, ModelError, Overloaded, TookTooLong) as exc:
         yield {"type": "error", "message": str(exc)}
     except Exception:
         log.exception("answering %r failed", question[:80])
