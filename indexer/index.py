@@ -381,10 +381,6 @@ class RepoIndex:
 
     # -- search ----------------------------------------------------------------------------
 
-    def search_chunks(self, text: str, limit: int = 50) -> list[ChunkHit]:
-        """Chunks ranked by BM25 over identifier-split terms (path terms weigh half)."""
-        return self._db.search_chunks(text, limit)
-
     def term_chunk_ids(self, term: str, column: str = "terms") -> list[int]:
         """Ids of the chunks whose FTS ``column`` (terms or path) holds ``term`` exactly.
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from .model import Definition, Import, Reference
 from .store import Store, is_corruption
-from .terms import fts_query
 
 __all__ = ["ChunkHit", "FileInfo", "StoreReads"]
 
@@ -208,21 +207,6 @@ class StoreReads:
         return [r[0] for r in rows]
 
     # -- chunks ----------------------------------------------------------------------------
-
-    def search_chunks(self, text: str, limit: int) -> list[ChunkHit]:
-        """Chunks ranked by BM25 over identifier-split terms (path terms weigh half)."""
-        match = fts_query(text)
-        if not match:
-            return []
-        rows = self._rows(
-            "SELECT chunks.id, files.path, chunks.start_line, chunks.end_line, chunks.kind,"
-            " chunks.symbol, chunks.chars, bm25(chunks_fts, 1.0, 0.5) AS score"
-            " FROM chunks_fts JOIN chunks ON chunks.id = chunks_fts.rowid"
-            " JOIN files ON files.id = chunks.file_id"
-            " WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
-            (match, limit),
-        )
-        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], -float(r[7])) for r in rows]
 
     def term_chunk_ids(self, term: str, column: str) -> list[int]:
         """Ids of the chunks whose FTS ``column`` (terms or path) holds ``term`` exactly."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["fts_query", "identifier_parts", "identifiers", "symbol_terms", "terms_for_text"]
+__all__ = ["identifier_parts", "identifiers", "symbol_terms", "terms_for_text"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -65,18 +65,3 @@ def terms_for_text(text: str) -> str:
 def symbol_terms(symbol: str) -> str:
     """Terms of a (dotted) symbol name: ``Session.get_bind`` -> session get_bind get bind."""
     return " ".join(_expansion(part) for part in symbol.split(".") if part)
-
-
-def fts_query(text: str, stop_words: frozenset[str] = frozenset()) -> str:
-    """An FTS5 MATCH expression (OR of quoted terms) for free text or code.
-
-    Returns "" when the text has no usable term.
-    """
-    seen: dict[str, None] = {}
-    for ident in _IDENT.findall(text):
-        if len(ident) > _MAX_IDENT:
-            continue
-        for term in _expansion(ident).split():
-            if len(term) > 1 and term not in stop_words:
-                seen.setdefault(term, None)
-    return " OR ".join(f'"{t}"' for t in seen)
