@@ -224,7 +224,7 @@ class CompletionEngine:
         def do_render(level: str) -> Rendered:
             hit = rendered_cache.get(level)
             if hit is None:
-                hit = rendered_cache[level] = _redacted(render_level(level), d.path)
+                hit = rendered_cache[level] = render_level(level)
             return hit
 
         def render_level(level: str) -> Rendered:
@@ -270,7 +270,7 @@ class CompletionEngine:
         out = []
         for w in windows:
             text = "\n".join(self.reader.lines_of(w.path)[w.start_line - 1 : w.end_line])
-            rendered = _redacted(Rendered(text, "full", w.start_line, w.end_line), w.path)
+            rendered = Rendered(text, "full", w.start_line, w.end_line)
             out.append(
                 Choice(
                     key=(w.path, w.start_line, "similar"),
@@ -296,7 +296,7 @@ class CompletionEngine:
                 continue
             text = "\n".join(f"{spec.line_comment} {(d.signature or d.name).strip()}" for d in defs)
             # "map", not "full": a list of signatures shows no definition whole
-            rendered = _redacted(Rendered(text, "map", defs[0].start_line, defs[-1].end_line), p)
+            rendered = Rendered(text, "map", defs[0].start_line, defs[-1].end_line)
             out.append(
                 Choice(
                     key=(p, 0, "repo_map"),
@@ -400,14 +400,14 @@ class CompletionEngine:
         t3 = time.perf_counter()
         timings["collect"] = (t3 - t2) * 1000
 
-        snippets = fit(choices, ctx_budget, self.count)
+        snippets = fit(choices, ctx_budget, self.count, clean=_clean)
         if ctx_budget > 0 and sum(s.tokens for s in snippets) < 0.8 * ctx_budget:
             # room left: top up with look-alike code and a map of the neighbourhood
             neighbours = [p for p in self.reader.neighbours(path, self.recent_files) if allowed(p)]
             fillers = self._similar_choices(cur, neighbours) + self._repo_map_choices(neighbours)
             if fillers:
                 choices = sorted(choices + fillers, key=lambda c: -c.score)
-                snippets = fit(choices, ctx_budget, self.count)
+                snippets = fit(choices, ctx_budget, self.count, clean=_clean)
         snippets = self.order.arrange(path, snippets)
         t4 = time.perf_counter()
         timings["select"] = (t4 - t3) * 1000
@@ -536,12 +536,9 @@ class CompletionEngine:
         return self._finish(ctx, "".join(pieces), started, (time.perf_counter() - t) * 1000)
 
 
-def _redacted(rendered: Rendered, path: str) -> Rendered:
-    """``rendered`` with secret values redacted (the same lines, so its span holds)."""
-    result = redact(rendered.text, path)
-    if not result.replacements:
-        return rendered
-    return Rendered(result.text, rendered.level, rendered.start_line, rendered.end_line)
+def _clean(text: str, path: str) -> str:
+    """``text`` of ``path`` with secret values redacted (the same lines, so its span holds)."""
+    return redact(text, path).text
 
 
 def _constant(rendered: Rendered) -> Callable[[str], Rendered]:

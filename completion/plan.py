@@ -123,14 +123,22 @@ def suffix_window(cur: Cursor, budget: int, estimate: Callable[[str], int]) -> t
         last = max(cur.line, last - 4)
 
 
-def fit(choices: list[Choice], budget: int, count: Counter) -> list[Snippet]:
+def fit(
+    choices: list[Choice],
+    budget: int,
+    count: Counter,
+    clean: Callable[[str, str], str] | None = None,
+) -> list[Snippet]:
     """Choose with estimated counts, then make the budget hold in exact tokens (file headers
-    included)."""
+    included). ``clean(text, path)`` (the secret filter) rewrites each chosen snippet before
+    it is counted: only what goes into the prompt pays for it, and the count is of what goes."""
     if budget <= 0:
         return []
     chosen = select(choices, budget, count.estimate)
     headers = {c.path: c.header_tokens for c in choices}
     for s in chosen:
+        if clean is not None:
+            s.text = clean(s.text, s.path)
         s.tokens = count(s.text)
     total = sum(s.tokens + headers.get(s.path, 0) for s in chosen)
     while chosen and total > budget:  # the estimate was low: drop the least useful

@@ -302,6 +302,7 @@ _CONFIG_EXTENSIONS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _style(path: str) -> _Style:
     base = posixpath.basename(path.lower())
     ext = posixpath.splitext(base)[1]
