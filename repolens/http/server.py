@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import re
 import secrets
 import threading
@@ -54,6 +53,7 @@ from ..app.questions import Piece, QuestionService, Retrieved
 from ..backends.base import CancelToken, ModelError
 from ..errors import RepolensError
 from ..net import is_loopback as _is_loopback
+from ..net import load_or_create_token as _load_or_create
 from ..settings import user_config_dir
 from ..workspace import Workspace
 from .file_policy import FilePolicy
@@ -72,20 +72,7 @@ def is_loopback(host: str) -> bool:
 
 def load_or_create_token(path: Path | None = None) -> str:
     """The server's bearer token: created once (0600) in the user config dir."""
-    path = path or user_config_dir() / "server-token"
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-        if token:
-            return token
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(token + "\n")
-    os.chmod(path, 0o600)
-    return token
+    return _load_or_create(path or user_config_dir() / "server-token")
 
 
 _TOKEN = re.compile(r"[\x21-\x7e]+")
