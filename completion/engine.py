@@ -450,16 +450,15 @@ class CompletionEngine:
 
     # -- with the model --------------------------------------------------------------------
 
-    def _params(self, ctx: ContextResult) -> GenerationParams:
+    def _params(self, ctx: ContextResult, max_tokens: int | None = None) -> GenerationParams:
         stop = list(self.template.stop)
         if not ctx.multiline:
             stop.append("\n")
         elif not self.template.supports_suffix:
             stop.append("\n\n\n")
+        limit = max_tokens or self.settings.max_tokens
         return GenerationParams(
-            max_tokens=self.settings.max_tokens
-            if ctx.multiline
-            else min(self.settings.max_tokens, 48),
+            max_tokens=limit if ctx.multiline else min(limit, 48),
             temperature=self.settings.temperature,
             stop=tuple(stop),
         )
@@ -511,11 +510,13 @@ class CompletionEngine:
         budget: int | None = None,
         cancel: CancelToken | None = None,
         context: ContextResult | None = None,
+        max_tokens: int | None = None,
     ) -> CompletionResult:
         """Async completion: cancelling the awaiting task closes the model's stream.
 
         ``context``: the result of :meth:`context` for these arguments, computed beforehand
-        (the language server builds it in a worker thread, off its event loop)."""
+        (the language server builds it in a worker thread, off its event loop).
+        ``max_tokens``: the longest answer (default ``completion.max_tokens``)."""
         if self.model is None:
             raise UsageError("no model is configured for completion")
         started = time.perf_counter()
@@ -525,7 +526,9 @@ class CompletionEngine:
             return CompletionResult(hit, ctx, cached=True, timings_ms={"model": 0.0})
         t = time.perf_counter()
         pieces: list[str] = []
-        stream: AsyncIterator[str] = self.model.acomplete(ctx.prompt, self._params(ctx), cancel)
+        stream: AsyncIterator[str] = self.model.acomplete(
+            ctx.prompt, self._params(ctx, max_tokens), cancel
+        )
         try:
             async for piece in stream:
                 pieces.append(piece)

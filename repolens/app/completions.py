@@ -124,6 +124,7 @@ class CompletionRequest:
     text: str | None = None
     invoked: bool = True
     budget: int | None = None
+    max_tokens: int | None = None  # the longest answer (default: completion.max_tokens)
 
 
 @dataclass
@@ -266,7 +267,13 @@ class CompletionService:
             engine, context = await self.run_cpu(lambda: self._context(req))
             t2 = time.perf_counter()
             result = await engine.acomplete(
-                req.path, req.line, req.column, text=req.text, cancel=token, context=context
+                req.path,
+                req.line,
+                req.column,
+                text=req.text,
+                cancel=token,
+                context=context,
+                max_tokens=req.max_tokens,
             )
             t3 = time.perf_counter()
         except asyncio.CancelledError:

@@ -406,7 +406,9 @@ async def complete(
     path = _path(services, req.file)
     await _allowed(request, services, path)
     cancel = CancelToken()
-    ask = CompletionRequest(path, req.line, req.column, text=req.text, budget=req.budget)
+    ask = CompletionRequest(
+        path, req.line, req.column, text=req.text, budget=req.budget, max_tokens=req.max_tokens
+    )
     loop = asyncio.get_running_loop()
     try:
         async with lanes.model.slot():

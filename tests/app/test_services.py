@@ -172,3 +172,20 @@ def test_http_complete_is_gated_and_maps_a_down_model_to_503_with_retry_after(
         assert paused.status_code == 503 and "unavailable" in paused.json()["detail"]
         assert int(paused.headers["retry-after"]) >= 1
     services.close()
+
+
+def test_http_complete_passes_max_tokens_to_the_model(python_app: Path) -> None:
+    from tests.lsp.fake_model import FakeModelServer
+
+    with FakeModelServer(tokens=3, piece="x") as fake:
+        services = _services(python_app, model={"backend": "openai", "url": fake.url})
+        body = {"file": "register.py", "line": 7, "column": 10}
+        with _client(services) as client:
+            plain = client.post("/v1/complete", json=body)
+            assert plain.status_code == 200, plain.text
+            # another position (no cached answer), with a shorter answer asked for
+            short = client.post("/v1/complete", json={**body, "column": 9, "max_tokens": 5})
+            assert short.status_code == 200, short.text
+        sent = [r for r in fake.requests if "prompt" in r]
+        assert [r["max_tokens"] for r in sent][-2:] in ([64, 5], [48, 5])
+        services.close()
