@@ -129,11 +129,7 @@ def _run(service: QuestionService, args: argparse.Namespace, question: str) -> i
         for s in ctx.snippets:
             what = f"  {s.symbol}" if s.symbol else ""
             print(f"  {s.source:<11} {s.path}:{s.start_line}-{s.end_line}  {s.tokens} tokens{what}")
-        print_withheld(ctx.withheld, ctx.redactions)
-        if args.prompt:
-            print("---- prompt ----")
-            print(ctx.prompt)
-            print("---- end ----")
+        print_withheld(ctx.withheld, ctx.redactions, ctx.prompt if args.prompt else None)
         return 0
     return asyncio.run(_answer(service, args, question))
 

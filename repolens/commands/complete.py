@@ -95,22 +95,25 @@ def run_context(args: argparse.Namespace) -> int:
         )
         for s in ctx.snippets:
             print(f"  {s.source:<10} {s.path}:{s.start_line}-{s.end_line}  {s.tokens} tokens")
-        print_withheld(ctx.withheld, ctx.redactions)
-        if args.prompt:
-            print("---- prompt ----")
-            print(ctx.prompt)
-            print("---- end ----")
+        print_withheld(ctx.withheld, ctx.redactions, ctx.prompt if args.prompt else None)
     return 0
 
 
-def print_withheld(withheld: Sequence[Withheld], redactions: int) -> None:
-    """The human output's line about what the secret filter kept out of the prompt."""
+def print_withheld(
+    withheld: Sequence[Withheld], redactions: int, prompt: str | None = None
+) -> None:
+    """The end of a context's human output: what the secret filter kept out of the prompt,
+    then the prompt itself when asked for (``--prompt``)."""
     if withheld:
         names = ", ".join(f"{w.path} ({w.reason})" for w in withheld)
         print(f"  withheld (secret files, never in a prompt): {names}")
     if redactions:
         values = "value" if redactions == 1 else "values"
         print(f"  {redactions} secret-looking {values} redacted as <redacted:kind>")
+    if prompt is not None:
+        print("---- prompt ----")
+        print(prompt)
+        print("---- end ----")
 
 
 def run_complete(args: argparse.Namespace) -> int:
