@@ -3,7 +3,8 @@
 Re-indexing is incremental: a file whose size and mtime are unchanged is not read; one whose
 content hash is unchanged is not parsed; deleted files are dropped. Parsing runs in worker
 processes (one per core) when there is enough work to pay for starting them; the main process
-is the single writer.
+is the single writer, and holds the store's writer lock (one writer per index, across
+processes) for the whole run; a run that had to wait finds what changed meanwhile.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ __all__ = ["IndexSummary", "ProgressCallback", "facts_for_text", "index_reposito
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str], None]
-"""Called as ``progress(done, total, path)`` while files are processed."""
+"""Called as ``progress(done, total, path)`` while files are processed; before that, once as
+``progress(0, 0, message)`` when the run waits for another process's (the message starts with
+:data:`~.store.WAITING`)."""
 
 _PARALLEL_THRESHOLD = 48
 _BATCH_FILES = 200
@@ -65,6 +68,7 @@ class IndexSummary:
     skipped_files: list[SkippedFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rebuilt: str | None = None
+    not_updated: str | None = None  # why the index was left as it is (it is read-only)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -248,6 +252,18 @@ def _process_file(job: _Job) -> _Result:
     )
 
 
+def _watch_parent(parent: int) -> None:
+    """In a parser process: exit once the indexing process is gone (killed, say), instead of
+    waiting forever for work that will not come."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="repolens-parent-watch", daemon=True).start()
+
+
 # -- main side --------------------------------------------------------------------------------
 
 
@@ -262,7 +278,12 @@ def _results(jobs: list[_Job], workers: int) -> Iterator[_Result]:
     done = 0
     try:
         ctx = multiprocessing.get_context(method)
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             for result in pool.map(_process, jobs, chunksize=4):
                 done += 1
                 yield result
@@ -352,11 +373,11 @@ def _write_batch(
 
 def _repo_files(store: Store, refresh: bool) -> RepoFiles:
     """All indexed paths, cached on the store until files are added or deleted."""
-    cached: RepoFiles | None = getattr(store, "_repo_files_cache", None)
-    if cached is None or refresh:
+    cached = store.derived.get("repo_files")
+    if not isinstance(cached, RepoFiles) or refresh:
         paths = (row[0] for row in store.reader.execute("SELECT path FROM files"))
         cached = RepoFiles(paths, store.root)
-        store._repo_files_cache = cached  # type: ignore[attr-defined]
+        store.derived["repo_files"] = cached  # emptied when another process writes
     return cached
 
 
@@ -411,21 +432,38 @@ def index_repository(
     """Bring the index of ``root`` up to date with the files on disk.
 
     ``only`` limits the work to those repository paths (a save, a watched-file event); files
-    not listed are neither re-read nor deleted.
+    not listed are neither re-read nor deleted. The run holds the writer lock throughout,
+    waiting for another process's run first (``progress`` hears of it). A read-only index is
+    left as it is: the summary counts what it holds and says why (``not_updated``).
     """
-    started = time.perf_counter()
     root = root.resolve()
     summary = IndexSummary(rebuilt=store.rebuilt_reason)
-    try:
-        _index(store, root, options, progress, workers, only, summary)
-    except sqlite3.DatabaseError as exc:
-        if not is_corruption(exc):
-            raise
-        store.rebuild(f"is corrupt ({exc})")
-        summary = IndexSummary(rebuilt=store.rebuilt_reason)
-        _index(store, root, options, progress, workers, None, summary)
-    summary.seconds = time.perf_counter() - started
+    if store.read_only is not None:
+        started = time.perf_counter()
+        summary.not_updated = store.read_only
+        _count(store, summary)
+        summary.seconds = time.perf_counter() - started
+        return summary
+    with store.writing(progress):
+        started = time.perf_counter()  # the work, not the wait for another process's
+        try:
+            _index(store, root, options, progress, workers, only, summary)
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+            store.rebuild(f"is corrupt ({exc})")
+            summary = IndexSummary(rebuilt=store.rebuilt_reason)
+            _index(store, root, options, progress, workers, None, summary)
+        summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _count(store: Store, summary: IndexSummary) -> None:
+    counts = store.reader.execute(
+        "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
+        " (SELECT count(*) FROM chunks), (SELECT count(*) FROM skipped)"
+    ).fetchone()
+    summary.files, summary.symbols, summary.chunks, summary.skipped = counts
 
 
 def _index(
@@ -517,12 +555,7 @@ def _index(
         resolve_imports(store)  # the set of files changed: any import may now resolve differently
     elif changed_paths:
         resolve_imports(store, changed_paths, files_changed=False)
-
-    counts = reader.execute(
-        "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
-        " (SELECT count(*) FROM chunks), (SELECT count(*) FROM skipped)"
-    ).fetchone()
-    summary.files, summary.symbols, summary.chunks, summary.skipped = counts
+    _count(store, summary)
 
 
 def _candidates_for(

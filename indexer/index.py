@@ -72,8 +72,13 @@ class RepoIndex:
     def rebuild(
         self, progress: ProgressCallback | None = None, workers: int | None = None
     ) -> IndexSummary:
-        self.store.rebuild(None)
-        return self.update(progress, workers)
+        """Start over and index everything, under one hold of the writer lock (no other
+        process's update can land in between). A read-only index is only counted."""
+        if self.store.read_only is not None:
+            return self.update(progress, workers)
+        with self.store.writing(progress):
+            self.store.rebuild(None)
+            return self.update(progress, workers)
 
     def close(self) -> None:
         self.store.close()

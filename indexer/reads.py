@@ -2,8 +2,9 @@
 
 Every query runs on the calling thread's reader connection (:attr:`Store.reader`: WAL, it sees
 the last committed state and never waits for a re-index). A query that finds the file corrupt
-rebuilds the store (the index is a cache) and answers as if it were empty. Overlays (unsaved
-buffers) are not known here: :class:`~.index.RepoIndex` puts them over these answers.
+rebuilds the store (the index is a cache) and answers as if it were empty; while another
+process writes, it does not wait to do so (the writer repairs it). Overlays (unsaved buffers)
+are not known here: :class:`~.index.RepoIndex` puts them over these answers.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class StoreReads:
         except sqlite3.DatabaseError as exc:
             if not is_corruption(exc):
                 raise
-            self.store.rebuild(f"is corrupt ({exc})")
+            self.store.rebuild(f"is corrupt ({exc})", wait=False)
             return []
 
     def _definitions(self, where: str, params: tuple[Any, ...]) -> list[Definition]:
@@ -117,10 +118,11 @@ class StoreReads:
         return [(r[0], r[1]) for r in self._rows("SELECT path, reason FROM skipped ORDER BY path")]
 
     def stats(self) -> dict[str, int]:
-        row = self._rows(
+        rows = self._rows(
             "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
             " (SELECT count(*) FROM chunks), (SELECT count(*) FROM skipped)"
-        )[0]
+        )
+        row = rows[0] if rows else (0, 0, 0, 0)  # none when the file was found corrupt
         return {"files": row[0], "symbols": row[1], "chunks": row[2], "skipped": row[3]}
 
     # -- symbols ---------------------------------------------------------------------------
