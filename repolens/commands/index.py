@@ -69,7 +69,9 @@ def update_with_progress(
         task = progress.add_task("index", total=None, path="")
 
         def on_progress(event: IndexProgress) -> None:
-            progress.update(task, completed=event.done, total=event.total, path=event.path[-60:])
+            # before any file, (0, 0, message): waiting for another process's run
+            path = event.path if not event.total else event.path[-60:]
+            progress.update(task, completed=event.done, total=event.total or None, path=path)
 
         return indexing.run(rebuild=rebuild, workers=workers, progress=on_progress)
 
@@ -102,6 +104,12 @@ def run_index(args: argparse.Namespace) -> int:
     if summary.skipped:
         detail = ", ".join(f"{n} {r}" for r, n in reasons.most_common(3))
         skipped = f", {summary.skipped} skipped ({detail}; --show-skipped lists them)"
+    if summary.not_updated is not None:  # stderr said why, once
+        print(
+            f"index of {repo} used as it is (not updated): {summary.files} files{skipped}, "
+            f"{summary.symbols} symbols, {summary.chunks} chunks"
+        )
+        return 0
     print(
         f"indexed {repo}: {summary.files} files{skipped}, {summary.symbols} symbols, "
         f"{summary.chunks} chunks; {summary.files_changed} changed in {summary.seconds:.2f} s"
