@@ -136,15 +136,21 @@ def test_the_indexing_driver_reports_progress_state_and_changes(python_app: Path
     services.close()
 
 
-def test_the_indexing_driver_keeps_the_error_for_status(python_app: Path, tmp_path: Path) -> None:
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("a file where the cache directory should be")
-    services = _services(python_app, cache_dir=str(blocker / "cache"))
-    with pytest.raises(Exception) as raised:
+def test_the_indexing_driver_keeps_the_error_for_status(
+    python_app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = _services(python_app)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(services.workspace.index, "update", broken)
+    with pytest.raises(OSError):
         services.indexing.run(workers=1)
     state = services.indexing.state
-    assert state.error and not state.running and not state.indexed
-    assert state.error == (str(raised.value) or type(raised.value).__name__)
+    assert state.error == "[Errno 28] No space left on device"
+    assert not state.running and not state.indexed and state.finished_at
+    services.close()
 
 
 def _client(services: Services) -> TestClient:
