@@ -36,6 +36,9 @@ async def index_folder(
     await work.begin("finding files")
 
     def on_progress(event: IndexProgress) -> None:
+        if not event.total and event.path:  # not parsing yet: waiting for another writer
+            work.report_threadsafe(event.path, None)
+            return
         work.report_threadsafe(f"{event.done}/{event.total} files", event.percentage)
 
     try:
