@@ -210,6 +210,10 @@ def discover(root: Path, options: DiscoveryOptions | None = None) -> Discovery:
         kind = file_kind(rel)
         if kind is None:
             continue  # not a language we index: not worth reporting
+        if not _utf8(rel):  # SQLite, JSON and LSP URIs all need a UTF-8 name
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            result.skipped.append(SkippedFile(shown, "file name is not valid UTF-8"))
+            continue
         if kind == "text" and not opts.include_text:
             continue
         excluded = opts.excluded_dirs - BUILD_DIRS if in_git else opts.excluded_dirs
@@ -243,6 +247,14 @@ def discover(root: Path, options: DiscoveryOptions | None = None) -> Discovery:
             continue
         result.candidates.append(Candidate(rel, kind, st.st_size, st.st_mtime_ns))
     return result
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept as surrogates by the file system codec
+        return False
+    return True
 
 
 def check_content(data: bytes) -> str | None:

@@ -128,10 +128,15 @@ def test_bad_inputs_are_skipped_with_reasons(tmp_path: Path) -> None:
     os.symlink("loop_b.py", repo / "loop_a.py")
     os.symlink("loop_a.py", repo / "loop_b.py")
     os.symlink("/etc/hostname", repo / "outside.py")
+    # a file name that is not UTF-8 (undecodable bytes): it once failed the whole run
+    with open(os.path.join(os.fsencode(repo), b"bad\xffname.py"), "w") as fh:
+        fh.write("def from_a_bad_name():\n    pass\n")
 
     idx = RepoIndex(repo)
     summary = idx.update()
     reasons = dict(idx.skipped())
+    assert reasons["bad\ufffdname.py"] == "file name is not valid UTF-8"
+    assert not idx.definitions("from_a_bad_name")
     assert reasons["blob.py"] == "binary file"
     assert reasons["huge.py"].startswith("larger than 1000000 bytes")
     assert reasons["minified.js"].startswith("minified or generated")
@@ -144,7 +149,7 @@ def test_bad_inputs_are_skipped_with_reasons(tmp_path: Path) -> None:
     assert idx.definitions("ok_before")
     assert idx.definitions("good")
     assert "symlink loop" in reasons["loop_b.py"]
-    assert summary.skipped == len(reasons) == 6
+    assert summary.skipped == len(reasons) == 7
 
 
 def test_unreadable_file_is_skipped(tmp_path: Path) -> None:
