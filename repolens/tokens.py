@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 from .backends.base import ModelInfo, Tokenizer
 
 __all__ = ["TokenCounter", "counts_file"]
@@ -90,6 +88,8 @@ def _save(counts: _Counts, path: Path) -> None:
     with counts.lock:
         if not counts.unsaved and path.exists():
             return
+        import numpy as np  # ~10 MB: only when counts are saved or loaded
+
         keys = np.array(list(counts.cache.keys()), dtype="S16")
         values = np.array(list(counts.cache.values()), dtype=np.int32)
         calibration = np.array([counts.chars, counts.tokens], dtype=np.int64)
@@ -138,7 +138,11 @@ class TokenCounter:
 
     def load(self, path: Path) -> None:
         """Remember the counts a previous process saved (a missing or bad file is ignored)."""
+        if not path.is_file():
+            return
         try:
+            import numpy as np  # ~10 MB: only when counts are saved or loaded
+
             with np.load(path) as data:
                 keys, values = data["keys"], data["counts"]
                 calibration = data["calibration"] if "calibration" in data.files else None
