@@ -115,8 +115,10 @@ def test_a_nul_in_a_file_query_gets_a_4xx(services: Services) -> None:
 
 
 def test_an_unexpected_error_is_a_json_500_and_its_traceback_goes_to_the_log(
-    services: Services, caplog: pytest.LogCaptureFixture
+    services: Services, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # an earlier in-process CLI run may have configured repolens' logging not to propagate
+    monkeypatch.setattr(logging.getLogger("repolens"), "propagate", True)
     app = create_app(services)
 
     def boom() -> None:
