@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import make_test_lsp_client
+
+from .rawclient import RawClient, parse_frames
 
 SERVER_COMMAND = [sys.executable, "-m", "repolens.cli", "lsp"]
 
@@ -207,3 +209,14 @@ def items_of(result: Any) -> list[Any]:
     if isinstance(result, list):
         return result
     return list(result.items)
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Iterator[RawClient]:
+    """A server on stdio driven byte by byte (tests of framing and malformed input)."""
+    client = RawClient(tmp_path)
+    try:
+        yield client
+    finally:
+        client.kill()
+        parse_frames(bytes(client.stdout))  # nothing but protocol on stdout, ever

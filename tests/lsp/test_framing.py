@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,6 @@ pytestmark = pytest.mark.e2e
 
 PARSE_ERROR = -32700
 SERVER_NOT_INITIALIZED = -32002
-
-
-@pytest.fixture
-def raw(tmp_path: Path) -> Iterator[RawClient]:
-    client = RawClient(tmp_path)
-    try:
-        yield client
-    finally:
-        client.kill()
-        parse_frames(bytes(client.stdout))  # nothing but protocol on stdout, ever
 
 
 def _write(raw: RawClient, data: bytes) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +23,6 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 SERVER_NOT_INITIALIZED = -32002
-
-
-@pytest.fixture
-def raw(tmp_path: Path) -> Iterator[RawClient]:
-    client = RawClient(tmp_path)
-    try:
-        yield client
-    finally:
-        client.kill()
-        parse_frames(bytes(client.stdout))  # nothing but protocol on stdout, ever
 
 
 def _error(response: dict[str, Any]) -> int:
