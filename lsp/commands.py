@@ -484,9 +484,9 @@ def _workspace_status(folder: Folder) -> dict[str, Any]:
 async def status(ls: RepolensServer, args: dict[str, Any]) -> Any:
     folders = []
     for folder in ls.folders:
+        state = folder.services.indexing.state.snapshot()  # before the counts: see snapshot()
         info = await ls.run_cpu(_workspace_status, folder)
         ls.model_recovered(folder, info.get("model", {}).get("process"))
-        state = folder.services.indexing.state
         info.update(
             uri=folder.uri,
             indexing=state.running,

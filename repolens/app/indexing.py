@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -45,6 +45,12 @@ class IndexState:
     summary: dict[str, Any] | None = None
     error: str | None = None
     finished_at: float | None = None  # wall clock
+
+    def snapshot(self) -> IndexState:
+        """A copy that stays as it is while indexing goes on. Take it *before* reading the
+        index: a status that read the index and then the state could say "indexed" next to the
+        file counts of a half-written index."""
+        return replace(self)
 
     def as_json(self) -> dict[str, Any]:
         return {

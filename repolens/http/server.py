@@ -282,7 +282,11 @@ def create_app(workspace: Workspace | Services, config: ServerConfig | None = No
         except Exception:  # reported in /v1/status
             log.exception("indexing failed")
 
-    status_call = SharedCall("status", lambda: services.workspace.status())
+    def status_now() -> dict[str, Any]:
+        state = services.indexing.state.snapshot()  # before the counts: see snapshot()
+        return {**services.workspace.status(), "indexing": state.as_json()}
+
+    status_call = SharedCall("status", status_now)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -363,6 +367,7 @@ async def status(request: Request, services: Served, lanes: Bounded) -> dict[str
         data = dict(found)  # the same answer may go to several callers
     else:  # its model part waits on the model (a first contact that hangs): all the rest
         ws = services.workspace
+        state = services.indexing.state.snapshot()
         try:
             stats = await lanes.quick.run(lambda: ws.index.stats())
         except (Overloaded, TookTooLong) as exc:
@@ -374,8 +379,8 @@ async def status(request: Request, services: Served, lanes: Bounded) -> dict[str
                 "backend": ws.settings.model.backend,
                 "pending": f"no details within {wait:g} s: the model is busy or not answering",
             },
+            "indexing": state.as_json(),
         }
-    data["indexing"] = services.indexing.state.as_json()
     return data
 
 

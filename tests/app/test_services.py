@@ -195,3 +195,46 @@ def test_http_complete_passes_max_tokens_to_the_model(python_app: Path) -> None:
         sent = [r for r in fake.requests if "prompt" in r]
         assert [r["max_tokens"] for r in sent][-2:] in ([64, 5], [48, 5])
         services.close()
+
+
+def test_status_never_says_indexed_next_to_the_counts_of_an_unfinished_index(
+    python_app: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race CI once lost: a status read the file counts, indexing finished, and then the
+    status read the state: "indexed" with 0 files. Here indexing is made to finish exactly
+    between the two reads."""
+    import threading
+
+    services = _services(python_app)
+    ws, indexing = services.workspace, services.indexing
+    counted = threading.Event()
+    real_status, real_run = ws.status, indexing.run
+
+    def status_then_wait() -> dict[str, object]:
+        out = real_status()  # the counts, read before the index is built
+        counted.set()
+        for _ in range(600):  # then indexing finishes before this status goes on
+            if indexing.state.indexed:
+                break
+            threading.Event().wait(0.1)
+        return out
+
+    def run_after_the_count(**kwargs: object) -> object:
+        counted.wait(60)
+        return real_run(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ws, "status", status_then_wait)
+    monkeypatch.setattr(indexing, "run", run_after_the_count)
+    from repolens.http import ServerConfig
+    from repolens.http.lanes import LaneLimits
+
+    config = ServerConfig(limits=LaneLimits(status_wait_s=120))  # the whole status, not a part
+    app = create_app(services, config)
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
+        racing = client.get("/v1/status").json()
+        assert racing["index"]["files"] == 0
+        assert racing["indexing"]["indexed"] is False  # it said True on the code CI failed on
+        monkeypatch.setattr(ws, "status", real_status)
+        later = client.get("/v1/status").json()
+        assert later["indexing"]["indexed"] is True and later["index"]["files"] >= 8
+    services.close()
