@@ -127,3 +127,16 @@ def fixture_repo(tmp_path: Path) -> Iterator[object]:
         return dest
 
     yield make
+
+
+@pytest.fixture(scope="session")
+def fim_model() -> Path:
+    """The real FIM code model (Qwen2.5-Coder-0.5B-Instruct Q4_K_M) that tests complete with:
+    ``$REPOLENS_FIM_MODEL`` or where ``tests/tools/fim_model.py`` caches it (``.ci/run`` makes
+    it first). Missing: a skip here, a failure in CI."""
+    from tests.tools.fim_model import SIZE, default_path
+
+    path = Path(os.environ.get("REPOLENS_FIM_MODEL") or default_path())
+    ok = path.is_file() and path.stat().st_size == SIZE
+    require_tool(ok, f"the FIM test model {path} (python tests/tools/fim_model.py makes it)")
+    return path

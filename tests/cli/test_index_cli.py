@@ -13,14 +13,14 @@ REPOLENS = repolens_cli()
 
 
 def run(
-    *args: str, cwd: Path | None = None, check: bool = True
+    *args: str, cwd: Path | None = None, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [*REPOLENS, *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=dict(os.environ),
+        env=dict(os.environ) if env is None else env,
         timeout=300,
     )
     if check:
