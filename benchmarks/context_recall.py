@@ -34,10 +34,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bm25 import BM25  # benchmarks/bm25.py: run as a script, this folder is on sys.path
-
 from repolens.completion.engine import CompletionEngine
 from repolens.completion.templates import TEMPLATES
+from repolens.evaluation.bm25 import BM25
 from repolens.indexer import RepoIndex
 from repolens.settings import CompletionSettings
 

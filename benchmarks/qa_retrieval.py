@@ -37,9 +37,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bm25 import BM25  # benchmarks/bm25.py: run as a script, this folder is on sys.path
-
 from repolens.chat.qa import QAEngine
+from repolens.evaluation.bm25 import BM25
 from repolens.settings import Settings
 from repolens.workspace import Workspace
 

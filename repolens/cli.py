@@ -19,7 +19,17 @@ from .errors import RepolensError
 __all__ = ["build_parser", "main"]
 
 # Modules under repolens.commands, in the order their commands appear in --help.
-COMMAND_MODULES = ["index", "complete", "ask", "commit", "lsp", "serve", "model", "doctor"]
+COMMAND_MODULES = [
+    "index",
+    "complete",
+    "ask",
+    "commit",
+    "lsp",
+    "serve",
+    "model",
+    "eval",
+    "doctor",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""Okapi BM25 over token lists: the lexical baseline the retrieval benchmarks compare with."""
+"""Okapi BM25 over token lists: the lexical baseline `repolens eval` and the retrieval benchmarks
+compare repolens with."""
 
 from __future__ import annotations
 

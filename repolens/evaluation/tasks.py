@@ -1,0 +1,225 @@
+"""Completion tasks made from the repository itself: a span of a real line is hidden and the
+model has to write it back.
+
+Kinds (Python files; the places where cross-file context should matter):
+
+- ``call``: the cursor right after ``name(`` where ``name`` is imported from another file of
+  the repository; the rest of the line is hidden (the arguments);
+- ``member``: the cursor right after ``v.`` where ``v`` was bound to an instance of a class
+  imported from another file (``v = Imported(...)`` earlier in the function); the rest of the
+  line is hidden (the member and what follows);
+- ``statement``: the cursor at the start of a statement that calls such a name; the whole
+  statement is hidden (the next statement, as when it is about to be typed);
+- ``commit``: a line a recent commit added (``--commits N``), in the file as that commit left
+  it; the line is hidden after its indentation.
+
+``call`` and ``member`` are the tasks where a definition should decide. A task records whether
+the answer's first identifier is already in the current file (then the file alone may give it
+away); the figures are reported for both groups.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from ..indexer import RepoIndex
+
+__all__ = ["DECIDING", "KINDS", "EvalTask", "first_identifier", "make_tasks"]
+
+KINDS = ("call", "member", "statement", "commit")
+#: The kinds where the definition of an imported name decides the answer.
+DECIDING = frozenset({"call", "member"})
+
+_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\(")
+_MEMBER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
+_BIND = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=\s*([A-Za-z_][\w.]*)\(")
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_SKIP = ("#", "import ", "from ", "@", "def ", "class ", "async def ", '"""', "'''")
+_PER_FILE = 3  # at most this many tasks of one kind from one file: spread over the repository
+
+
+@dataclass(frozen=True, slots=True)
+class EvalTask:
+    """One completion to make: ``text`` is the buffer with ``expected`` hidden, the cursor at
+    1-based ``line``/``column``."""
+
+    kind: str
+    path: str
+    line: int
+    column: int
+    text: str
+    expected: str
+    in_file: bool  # the answer's first identifier appears elsewhere in ``text``
+    commit: str | None = None
+
+    @property
+    def id(self) -> str:
+        at = f"@{self.commit[:10]}" if self.commit else ""
+        return f"{self.path}:{self.line}:{self.column}:{self.kind}{at}"
+
+    @property
+    def deciding(self) -> bool:
+        return self.kind in DECIDING
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "expected": self.expected,
+            "in_file": self.in_file,
+            "commit": self.commit,
+        }
+
+
+def first_identifier(text: str) -> str:
+    m = _IDENT.search(text)
+    return m.group(0) if m else ""
+
+
+def _task(
+    kind: str, path: str, lines: list[str], n: int, cut: int, commit: str | None = None
+) -> EvalTask | None:
+    """Hide ``lines[n][cut:]`` (the cursor at ``cut``); None when nothing worth guessing is
+    left to write."""
+    line = lines[n]
+    expected = line[cut:].rstrip()
+    if len(expected.strip()) < 2 or not _IDENT.search(expected):
+        return None
+    buffer = "\n".join([*lines[:n], line[:cut], *lines[n + 1 :]])
+    ident = first_identifier(expected)
+    in_file = bool(ident) and re.search(rf"(?<!\w){re.escape(ident)}(?!\w)", buffer) is not None
+    return EvalTask(kind, path, n + 1, cut + 1, buffer, expected, in_file, commit)
+
+
+def _file_candidates(index: RepoIndex, path: str, text: str) -> dict[str, list[EvalTask]]:
+    """The tasks of the three code kinds in one file."""
+    imported = {
+        i.local
+        for i in index.imports(path)
+        if i.local and i.target and i.target != path  # bound from another file of the repo
+    }
+    found: dict[str, list[EvalTask]] = defaultdict(list)
+    if not imported:
+        return found
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(_SKIP):
+            continue
+        for m in _CALL.finditer(line):
+            if m.group(1).split(".")[0] not in imported:
+                continue
+            task = _task("call", path, lines, n, m.end(1) + 1)  # after "name("
+            if task is not None:
+                found["call"].append(task)
+            before = line[: m.start()]
+            if before.strip() in ("", "return") or re.match(r"^\s*[\w.]+\s*=\s*$", before):
+                indent = len(line) - len(line.lstrip())
+                task = _task("statement", path, lines, n, indent)
+                if task is not None:
+                    found["statement"].append(task)
+        for m in _MEMBER.finditer(line):
+            var = m.group(1)
+            if var in imported or var == "self":
+                continue  # a module or class attribute, or the current class: not this kind
+            for back in range(n - 1, max(-1, n - 60), -1):
+                bound = _BIND.match(lines[back])
+                if bound and bound.group(1) == var:
+                    if bound.group(2).split(".")[0] in imported:
+                        task = _task("member", path, lines, n, m.start(2))  # after "v."
+                        if task is not None:
+                            found["member"].append(task)
+                    break
+                if lines[back].lstrip().startswith(("def ", "async def ")):
+                    break
+    return found
+
+
+def _commit_candidates(root: Path, index: RepoIndex, commits: int) -> list[EvalTask]:
+    """Lines the last ``commits`` commits added to indexed Python files, each in the file as
+    its commit left it."""
+    indexed = set(index.files())
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, errors="replace"
+        )
+        return proc.stdout if proc.returncode == 0 else ""
+
+    found: list[EvalTask] = []
+    for sha in git("log", f"-n{commits}", "--no-merges", "--format=%H").split():
+        diff = git("show", "--unified=0", "--no-color", "--format=", sha, "--", "*.py")
+        path = None
+        added: dict[str, list[int]] = defaultdict(list)
+        for row in diff.split("\n"):
+            if row.startswith("+++ "):
+                path = row[6:] if row.startswith("+++ b/") else None
+            elif row.startswith("@@") and path in indexed:
+                m = re.search(r"\+(\d+)(?:,(\d+))?", row)
+                if m:
+                    start, count = int(m.group(1)), int(m.group(2) or "1")
+                    added[path].extend(range(start - 1, start - 1 + count))
+        for file, numbers in added.items():
+            lines = git("show", f"{sha}:{file}").split("\n")
+            for n in numbers:
+                if n >= len(lines):
+                    continue
+                stripped = lines[n].strip()
+                if len(stripped) < 8 or stripped.startswith(_SKIP):
+                    continue
+                indent = len(lines[n]) - len(lines[n].lstrip())
+                task = _task("commit", file, lines, n, indent, sha)
+                if task is not None:
+                    found.append(task)
+    return found
+
+
+def make_tasks(
+    index: RepoIndex,
+    n: int,
+    *,
+    seed: int = 0,
+    kinds: Sequence[str] = ("call", "member", "statement"),
+    commits: int = 0,
+) -> list[EvalTask]:
+    """``n`` tasks, spread evenly over ``kinds`` (a kind with too few candidates leaves its
+    share to the others); the same for the same repository state and ``seed``."""
+    rng = random.Random(seed)
+    pools: dict[str, list[EvalTask]] = {k: [] for k in kinds}
+    code_kinds = [k for k in kinds if k != "commit"]
+    if code_kinds:
+        for path in sorted(p for p in index.files() if p.endswith(".py")):
+            text = index.text(path)
+            if not text:
+                continue
+            for kind, tasks in _file_candidates(index, path, text).items():
+                if kind in pools:
+                    spread = rng.sample(tasks, min(len(tasks), _PER_FILE))
+                    pools[kind].extend(spread)
+    if "commit" in pools and commits > 0:
+        pools["commit"] = _commit_candidates(index.root, index, commits)
+    for pool in pools.values():
+        pool.sort(key=lambda t: t.id)
+        rng.shuffle(pool)
+    chosen: list[EvalTask] = []
+    taken: Counter[str] = Counter()
+    while len(chosen) < n and any(taken[k] < len(pools[k]) for k in kinds):
+        for kind in kinds:
+            if len(chosen) >= n:
+                break
+            if taken[kind] < len(pools[kind]):
+                chosen.append(pools[kind][taken[kind]])
+                taken[kind] += 1
+    return chosen

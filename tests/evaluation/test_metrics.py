@@ -1,0 +1,51 @@
+"""Scoring a completion against the hidden line, the figures over tasks, and the warnings
+that read them."""
+
+from __future__ import annotations
+
+import pytest
+
+from repolens.evaluation import EvalResult, EvalTask, Report, score, summarize
+from repolens.evaluation.report import table, warnings
+
+
+def test_score() -> None:
+    s = score("add(user)  \nmore lines", "add(user)")
+    assert s.exact and s.first_identifier and s.edit_similarity == 1.0
+    s = score("add(user, True)", "add(user)")
+    assert not s.exact and s.first_identifier and 0.5 < s.edit_similarity < 1.0
+    s = score("get_by_email(user)", "add(user)")
+    assert not s.exact and not s.first_identifier
+    assert score("", "add(user)").edit_similarity == 0.0
+
+
+def test_summary_has_standard_errors() -> None:
+    scores = [score("a", "a"), score("b", "a"), score("a", "a"), score("c", "a")]
+    s = summarize(scores, [10, 20, 30, 400], [100, 100, 200, 200], [0.5, 0.5, 0.0, 0.0])
+    assert s.n == 4 and s.exact == 0.5
+    assert s.exact_se == pytest.approx(0.2887, abs=1e-3)  # stdev 0.577 / sqrt(4)
+    assert s.latency_p50_ms in (20, 30) and s.latency_p95_ms == 400
+    assert s.prompt_tokens == 150 and s.prefix_reuse == 0.25
+
+
+def _report(none_right: int, ours_right: int, n: int = 20) -> Report:
+    tasks = [EvalTask("call", f"f{i}.py", 1, 5, "f(", "x)", False) for i in range(n)]
+    report = Report(("none", "repolens"), tasks)
+    for i, t in enumerate(tasks):
+        for mode, right in (("none", none_right), ("repolens", ours_right)):
+            text = "x)" if i < right else "y)"
+            report.results.append(
+                EvalResult(t, mode, text, score(text, t.expected), 5.0, 9, 0.0, 0)
+            )
+    return report
+
+
+def test_warnings_read_the_numbers() -> None:
+    assert any("wrong template" in w for w in warnings(_report(0, 0), "qwen2.5-coder", True))
+    assert any(
+        "worse than no context" in w for w in warnings(_report(12, 2), "qwen2.5-coder", True)
+    )
+    assert warnings(_report(5, 9), "qwen2.5-coder", True) == []
+    assert any("no fill-in-the-middle" in w for w in warnings(_report(5, 9), "prefix-only", False))
+    text = table(_report(5, 9))
+    assert "deciding, answer not in the file" in text and "0.45" in text

@@ -1,0 +1,78 @@
+"""Tasks made from a real repository's index (tree-sitter, SQLite) and from its git history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from repolens.evaluation import make_tasks
+from repolens.indexer import RepoIndex
+from tests.conftest import git
+
+
+def _index(root: Path, tmp_path: Path) -> RepoIndex:
+    index = RepoIndex(root, cache_dir=tmp_path / "cache")
+    index.update()
+    return index
+
+
+def test_tasks_hide_the_span_after_the_cursor(
+    fixture_repo: Callable[[str], Path], tmp_path: Path
+) -> None:
+    index = _index(fixture_repo("python_app"), tmp_path)
+    tasks = make_tasks(index, 50, seed=0)
+    by_id = {t.id: t for t in tasks}
+    assert {t.kind for t in tasks} == {"call", "member", "statement"}
+    # main.py:10 is `    repo.add(user)` with repo = UserRepository() from app/
+    member = by_id["main.py:10:10:member"]
+    assert member.expected == "add(user)" and member.deciding
+    assert member.text.split("\n")[9] == "    repo."
+    assert not member.in_file  # `add` appears nowhere else in main.py
+    statement = by_id["main.py:8:5:statement"]
+    assert statement.expected == "repo = UserRepository()" and not statement.deciding
+    assert statement.text.split("\n")[7] == "    "
+    assert statement.in_file  # `repo` is used on the lines after
+    for t in tasks:  # the buffer is the file with the span removed, and nothing else
+        original = (index.text(t.path) or "").split("\n")
+        lines = t.text.split("\n")
+        assert lines[t.line - 1] + t.expected == original[t.line - 1].rstrip()
+        assert lines[: t.line - 1] == original[: t.line - 1]
+        assert len(t.text.split("\n")[t.line - 1]) + 1 == t.column
+
+
+def test_the_same_seed_gives_the_same_tasks(
+    fixture_repo: Callable[[str], Path], tmp_path: Path
+) -> None:
+    index = _index(fixture_repo("python_app"), tmp_path)
+    first = [t.id for t in make_tasks(index, 6, seed=3)]
+    assert first == [t.id for t in make_tasks(index, 6, seed=3)]
+    assert len(first) == 6
+    kinds = [t.split(":")[3] for t in first]
+    assert kinds.count("call") == kinds.count("member") == kinds.count("statement") == 2
+    others = [[t.id for t in make_tasks(index, 6, seed=s)] for s in range(4, 9)]
+    assert any(o != first for o in others)
+
+
+def test_lines_added_by_recent_commits_in_the_file_as_it_was(
+    fixture_repo: Callable[[str], Path], tmp_path: Path
+) -> None:
+    root = fixture_repo("python_app")
+    util = root / "app" / "util.py"
+    util.write_text(
+        util.read_text() + "\n\ndef shout(text: str) -> str:\n    return text.upper() + '!'\n"
+    )
+    git(root, "commit", "-qam", "shout")
+    first = util.read_text()
+    util.write_text(first.replace("+ '!'", "+ '!!'"))  # a later edit the task must not see
+    git(root, "commit", "-qam", "louder")
+    index = _index(root, tmp_path)
+    tasks = make_tasks(index, 10, kinds=["commit"], commits=2)
+    assert {t.kind for t in tasks} == {"commit"}
+    shout = [t for t in tasks if "text.upper()" in t.expected]
+    assert sorted(t.expected for t in shout) == [
+        "return text.upper() + '!!'",
+        "return text.upper() + '!'",
+    ]
+    older = next(t for t in shout if t.expected.endswith("'!'"))
+    assert older.commit is not None and "def shout" in older.text
+    assert older.text.split("\n")[older.line - 1] == "    "
