@@ -24,15 +24,19 @@ class Check:
     detail: str
     fix: str = ""
     required: bool = True
+    data: dict[str, Any] | None = None  # structured facts for --json (the completion model)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "ok": self.ok,
             "detail": self.detail,
             "fix": self.fix,
             "required": self.required,
         }
+        if self.data is not None:
+            out["data"] = self.data
+        return out
 
 
 def register(sub: Any) -> None:
@@ -114,6 +118,31 @@ def _git() -> tuple[bool, str, str]:
     return True, exe, ""
 
 
+def _completion_model(model_settings: Any) -> Check:
+    """Which model serves completion (model.gguf, a pulled model, the bundled SmolLM2 or a
+    server) and whether it can infill; read from the settings and the pull record, without
+    loading the model, so it runs with --no-model too."""
+    from .model import completion_model_line, completion_model_report
+
+    try:
+        report = completion_model_report(model_settings)
+    except Exception as exc:  # a doctor must report, not crash
+        return Check("completion model", False, f"{type(exc).__name__}: {exc}", required=False)
+    detail = completion_model_line(report)
+    if report["warning"] and report["path"] is not None:
+        detail += f" — {report['warning']}"
+    fix = ""
+    if not report["can_infill"]:
+        fix = (
+            "repolens model pull qwen2.5-coder-1.5b (a FIM code model; it becomes the "
+            "completion model)"
+        )
+        if report["source"] == "server":
+            fix = "serve a FIM code model (Qwen2.5-Coder, CodeGeeX4), or set model.template"
+    ok = bool(report["can_infill"]) and not report["warning"]
+    return Check("completion model", ok, detail, fix, required=False, data=report)
+
+
 def run(args: argparse.Namespace) -> int:
     root = find_repo_root(args.repo or Path("."))
     checks = [
@@ -124,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         _check("git", _git),
     ]
     settings = settings_for(root)
+    checks.append(_completion_model(settings.model))
 
     def index_check() -> tuple[bool, str, str]:
         from .common import open_index

@@ -1,4 +1,8 @@
-"""``repolens model serve|status|stop|restart``.
+"""``repolens model pull|list|rm|use|serve|status|stop|restart``.
+
+``pull`` downloads a FIM code GGUF through huggingface_hub, checks its SHA-256 before anything
+uses it, and makes it the completion model (:mod:`repolens.modelstore`); ``list`` shows what
+was pulled and which role uses it; ``rm`` removes one; ``use`` switches between them.
 
 ``serve`` starts a model server on this machine, bound to 127.0.0.1, with the flags repolens
 needs, and says how to point repolens at it:
@@ -34,6 +38,7 @@ __all__ = [
     "QWEN25_NATIVE_CONTEXT",
     "VLLM_DEFAULT_MODEL",
     "VLLM_PORT",
+    "completion_model_report",
     "llama_cpp_server_command",
     "register",
     "vllm_serve_command",
@@ -167,11 +172,14 @@ def vllm_serve_command(
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "model",
-        help="start a local model server, or check the configured model",
-        description="Start a model server on this machine, or check the configured model.",
+        help="pull a code model, list or remove pulled ones, serve or check the model",
+        description="Pull a FIM code model (verified by SHA-256) and make it the completion "
+        "model, list and remove pulled models, start a model server on this machine, or check "
+        "the configured model.",
     )
     actions = p.add_subparsers(dest="model_action", metavar="ACTION")
     p.set_defaults(func=lambda _args: _usage(p))
+    _register_store(actions)
 
     serve = actions.add_parser(
         "serve",
@@ -549,4 +557,420 @@ def run_restart(args: argparse.Namespace) -> int:
     else:
         for label, value in process_rows(status):
             print(f"{label:<15} {value}")
+    return 0
+
+
+# --- pulled models: pull, list, rm, use ---------------------------------------------------
+
+
+def _register_store(actions: Any) -> None:
+    from ..modelstore import CATALOG
+
+    names = ", ".join(entry.name for entry in CATALOG)
+    pull = actions.add_parser(
+        "pull",
+        help="download a FIM code model, verify it and make it the completion model",
+        description=f"Download a GGUF through huggingface_hub (its cache, HF_ENDPOINT, "
+        f"HF_HUB_OFFLINE), check its size and SHA-256 before anything uses it, and make it the "
+        f"completion model. NAME is one of: {names}. Anything else: HF_REPO FILE "
+        "[--sha256 HASH]. A model.gguf setting still wins over pulled models.",
+    )
+    pull.add_argument("target", metavar="NAME|HF_REPO", help="catalog name, or a repository")
+    pull.add_argument("file", nargs="?", metavar="FILE", help="the GGUF file in HF_REPO")
+    pull.add_argument(
+        "--sha256",
+        default=None,
+        help="HF_REPO FILE: the SHA-256 the file must have (without it, the hub's own report "
+        "pins it)",
+    )
+    pull.add_argument("--revision", default="main", help="HF_REPO FILE: branch, tag or commit")
+    pull.add_argument("--name", default=None, help="HF_REPO FILE: the name to record it under")
+    pull.add_argument(
+        "--no-use", action="store_true", help="pull it without making it the completion model"
+    )
+    pull.add_argument("--json", action="store_true", help="print a JSON object")
+    pull.set_defaults(func=run_pull)
+
+    listing = actions.add_parser(
+        "list",
+        help="pulled models, their size and which role uses them",
+        description="List the pulled models (size, what pinned their SHA-256, which role uses "
+        "them) and which model serves completion now. --catalog adds what can be pulled.",
+    )
+    listing.add_argument("--catalog", action="store_true", help="also list the catalog")
+    listing.add_argument("--json", action="store_true", help="print a JSON object")
+    listing.set_defaults(func=run_list)
+
+    rm = actions.add_parser(
+        "rm",
+        help="forget a pulled model and delete its file from the Hugging Face cache",
+        description="Forget a pulled model and delete its file from huggingface_hub's cache "
+        "(--keep-file keeps the file). Completion falls back to the bundled SmolLM2.",
+    )
+    rm.add_argument("name", metavar="NAME")
+    rm.add_argument("--keep-file", action="store_true", help="keep the file in the cache")
+    rm.set_defaults(func=run_rm)
+
+    use = actions.add_parser(
+        "use",
+        help="make a pulled model the completion model",
+        description="Make a pulled model the completion model (model.gguf, when set, still wins).",
+    )
+    use.add_argument("name", metavar="NAME")
+    use.set_defaults(func=run_use)
+
+
+_WHOSE_HASH = {
+    "repolens": "verified against repolens's catalog",
+    "user": "verified against your --sha256",
+    "hub": "pinned by the hub's hash, not by repolens's",
+}
+
+
+def _user_model_settings() -> Any:
+    """The model settings from the user's config and the environment (no repository)."""
+    from ..settings import ModelSettings, SettingsError, load_settings
+
+    try:
+        return load_settings(None)[0].model
+    except SettingsError:
+        return ModelSettings()
+
+
+def _pull_target(args: argparse.Namespace) -> Any:
+    from ..completion.templates import detect_template
+    from ..modelstore import CATALOG, PullTarget, find_entry, target_for_entry
+
+    sha = args.sha256.strip().lower() if args.sha256 else None
+    if sha is not None and not re.fullmatch(r"[0-9a-f]{64}", sha):
+        raise RepolensError(f"--sha256 must be 64 hex digits, not {args.sha256!r}")
+    if args.file is None:
+        entry = find_entry(args.target)
+        if entry is None:
+            known = ", ".join(e.name for e in CATALOG)
+            if "/" in args.target:
+                raise RepolensError(
+                    f"give the file too: repolens model pull {args.target} FILE.gguf "
+                    "[--sha256 HASH]"
+                )
+            raise RepolensError(
+                f"no model called {args.target!r} in the catalog (known: {known}); for another "
+                "GGUF: repolens model pull HF_REPO FILE [--sha256 HASH]"
+            )
+        if sha is not None or args.name or args.revision != "main":
+            raise RepolensError(
+                "--sha256, --revision and --name are for HF_REPO FILE pulls; a catalog entry "
+                "has its own"
+            )
+        return target_for_entry(entry)
+    repo, file = args.target.strip("/"), args.file
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise RepolensError(f"{repo!r} is not a Hugging Face repository id (OWNER/NAME)")
+    if not file.lower().endswith(".gguf"):
+        raise RepolensError(f"{file} is not a .gguf file: the embedded backend runs GGUF models")
+    for entry in CATALOG:
+        if (entry.repo.lower(), entry.file) == (repo.lower(), file) and not args.name:
+            if sha is not None and entry.sha256 and sha != entry.sha256:
+                raise RepolensError(
+                    f"{repo}/{file} is the catalog's {entry.name}, pinned at SHA-256 "
+                    f"{entry.sha256}, not {sha}; pull it with `repolens model pull {entry.name}`"
+                )
+            if args.revision == "main":
+                return target_for_entry(entry)
+    name = (args.name or Path(file).stem).strip()
+    if not re.fullmatch(r"[\w.+-]+", name):
+        raise RepolensError(f"{name!r} cannot be a model name (letters, digits, . _ + -)")
+    if find_entry(name) is not None:
+        raise RepolensError(f"{name} is a catalog name; record this file under another --name")
+    return PullTarget(
+        name=name,
+        repo=repo,
+        file=file,
+        template=detect_template(file).template.name,
+        revision=args.revision,
+        sha256=sha,
+        pinned_by="user" if sha else "hub",
+    )
+
+
+def _can_infill(template: str) -> bool:
+    from ..completion.templates import TEMPLATES
+
+    known = TEMPLATES.get(template)
+    return known is not None and known.supports_suffix
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    from ..modelstore import (
+        COMPLETION,
+        RecordError,
+        human_size,
+        load_record,
+        pull,
+        update_record,
+    )
+
+    target = _pull_target(args)
+    try:
+        before = load_record().models.get(target.name)
+    except RecordError:
+        before = None
+    if before is not None and (before.repo, before.file) != (target.repo, target.file):
+        raise RepolensError(
+            f"{target.name} is already the name of {before.repo}/{before.file}; pick another "
+            f"--name, or `repolens model rm {target.name}` first"
+        )
+    if target.pinned_by == "hub":
+        _say(
+            f"{target.name}: repolens has no SHA-256 of its own for {target.file}; it is "
+            "pinned by the hub's hash (what the hub reports for the file), not by repolens's"
+        )
+    known = before.sha256 if before is not None else None
+    try:
+        model = pull(target, known_sha256=known, say=_say)
+    except KeyboardInterrupt:
+        _say(
+            "interrupted: nothing was recorded or used. Run "
+            f"`{target.command}` again (huggingface_hub starts an interrupted download over)"
+        )
+        raise
+    can_infill = _can_infill(model.template)
+    use = can_infill and not args.no_use
+    try:
+        with update_record() as record:
+            record.models[model.name] = model
+            if use:
+                record.roles[COMPLETION] = model.name
+            roles = record.roles_of(model.name)
+    except RecordError as exc:
+        raise RepolensError(
+            f"{exc}; the file is in the Hugging Face cache at {model.path}"
+        ) from None
+    settings = _user_model_settings()
+    if args.json:
+        print_json(
+            {
+                "model": model.as_json(),
+                "verified": model.pinned_by != "hub",
+                "roles": roles,
+                "completion": completion_model_report(settings),
+            }
+        )
+    else:
+        print(f"pulled {model.name}: {human_size(model.size)} at {model.path}")
+        print(f"SHA-256 {model.sha256} {_WHOSE_HASH[model.pinned_by]}")
+        if model.pinned_by == "hub":
+            print(
+                "  (the file matches what the hub reports for it; repolens holds no hash of its "
+                "own for this file, so this is not a verification by repolens)"
+            )
+        if use:
+            print(f"completion now uses {model.name} (template {model.template})")
+        elif not can_infill:
+            print(
+                f"not made the completion model: no fill-in-the-middle template is known for "
+                f"{model.file} (`repolens model use {model.name}` makes it so anyway)"
+            )
+        else:
+            print(f"completion does not use it (--no-use): `repolens model use {model.name}`")
+    if use and settings.backend == "embedded" and settings.gguf:
+        _say(
+            f"model.gguf is set ({settings.gguf}) and wins over pulled models: unset it to use "
+            f"{model.name}"
+        )
+    elif use and settings.backend != "embedded":
+        _say(
+            f"model.backend is {settings.backend}: completion comes from your server, not from "
+            f"{model.name}, until model.backend is embedded"
+        )
+    return 0
+
+
+def completion_model_report(settings: Any) -> dict[str, Any]:
+    """Which model serves completion and whether it can infill (``model list``, ``doctor``)."""
+    from ..backends.embedded import choose_gguf
+    from ..completion.templates import choose_template
+    from ..modelstore import load_record
+
+    if settings.backend != "embedded":
+        name = settings.model or ""
+        choice = choose_template(settings.template, name) if name else None
+        return {
+            "backend": settings.backend,
+            "source": "server",
+            "name": settings.model,
+            "path": None,
+            "location": settings.url,
+            "template": choice.template.name if choice else None,
+            "can_infill": choice.template.supports_suffix if choice else None,
+            "pinned_by": None,
+            "warning": None,
+        }
+    gguf = choose_gguf(settings)
+    name = gguf.path.name if gguf.path else None
+    template = choose_template(settings.template, name or "")
+    pinned_by = None
+    if gguf.source == "pulled" and gguf.pulled:
+        try:
+            pulled = load_record().models.get(gguf.pulled)
+        except Exception:  # a report must not fail
+            pulled = None
+        pinned_by = pulled.pinned_by if pulled else None
+    return {
+        "backend": "embedded",
+        "source": gguf.source,
+        "name": gguf.pulled or name,
+        "path": str(gguf.path) if gguf.path else None,
+        "location": str(gguf.path) if gguf.path else None,
+        "template": template.template.name,
+        "can_infill": template.template.supports_suffix and gguf.path is not None,
+        "pinned_by": pinned_by,
+        "warning": gguf.warning or gguf.problem,
+    }
+
+
+def completion_model_line(report: dict[str, Any]) -> str:
+    """One line saying what serves completion (``model list``, ``doctor``)."""
+    infill = "can infill" if report["can_infill"] else "cannot infill (prefix-only)"
+    if report["source"] == "server":
+        name = report["name"] or "the model your server serves"
+        return f"{name} at {report['location']} (model.backend {report['backend']}); {infill}"
+    what = {
+        "model.gguf": "model.gguf",
+        "pulled": f"pulled, {_WHOSE_HASH.get(report['pinned_by'] or '', 'hash unknown')}",
+        "bundled": "the bundled zero-download fallback",
+    }[report["source"]]
+    if report["path"] is None:
+        return f"none: {report['warning']}"
+    return f"{report['name']} ({what}), template {report['template']}, {infill}; {report['path']}"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..modelstore import CATALOG, RecordError, human_size, load_record
+
+    try:
+        record = load_record()
+    except RecordError as exc:
+        raise RepolensError(f"{exc}; `repolens model pull` starts a new record") from None
+    settings = _user_model_settings()
+    completion = completion_model_report(settings)
+    rows = []
+    for name, model in sorted(record.models.items()):
+        problem = model.problem()
+        rows.append(
+            {
+                **model.as_json(),
+                "roles": record.roles_of(name),
+                "verified": model.pinned_by != "hub",
+                "can_infill": _can_infill(model.template),
+                "present": problem is None,
+                "problem": problem,
+            }
+        )
+    if args.json:
+        out: dict[str, Any] = {"models": rows, "completion": completion}
+        if args.catalog:
+            out["catalog"] = [
+                {
+                    "name": e.name,
+                    "repo": e.repo,
+                    "file": e.file,
+                    "size": e.size,
+                    "sha256": e.sha256,
+                    "pinned_by": "repolens" if e.sha256 else "hub",
+                    "pin_source": e.pin_source,
+                    "template": e.template,
+                    "model_card": e.model_card,
+                    "license": e.license,
+                    "pulled": e.name in record.models,
+                }
+                for e in CATALOG
+            ]
+        print_json(out)
+        return 0
+    if rows:
+        print(f"{'NAME':<28} {'SIZE':>8}  {'SHA-256 PINNED BY':<17} {'ROLE':<11} TEMPLATE")
+        for row in rows:
+            role = ",".join(row["roles"]) or "-"
+            infill = "" if row["can_infill"] else " (no infill)"
+            print(
+                f"{row['name']:<28} {human_size(row['size']):>8}  {row['pinned_by']:<17} "
+                f"{role:<11} {row['template']}{infill}"
+            )
+            if row["problem"]:
+                print(f"  ! {row['problem']}: `{record.models[row['name']].pull_command}`")
+    else:
+        print("no pulled models (repolens model pull qwen2.5-coder-1.5b)")
+    print(f"completion: {completion_model_line(completion)}")
+    if completion["warning"]:
+        _say(completion["warning"])
+    if args.catalog:
+        print()
+        print(f"{'CATALOG':<21} {'SIZE':>8}  {'SHA-256 PINNED BY':<21} {'TEMPLATE':<15} REPOSITORY")
+        for e in CATALOG:
+            pulled = " (pulled)" if e.name in record.models else ""
+            pin = f"repolens ({e.pin_source})" if e.sha256 else "hub"
+            size = human_size(e.size) if e.size else "?"
+            print(f"{e.name:<21} {size:>8}  {pin:<21} {e.template:<15} {e.repo}{pulled}")
+        print(
+            "checked: repolens hashed the file itself; published: the pin several public "
+            "projects agree on; hub: the hub's own report"
+        )
+    return 0
+
+
+def run_rm(args: argparse.Namespace) -> int:
+    from ..modelstore import RecordError, human_size, remove_from_cache, update_record
+
+    try:
+        with update_record() as record:
+            model = record.models.pop(args.name, None)
+            if model is None:
+                known = ", ".join(sorted(record.models)) or "none"
+                raise RepolensError(f"no pulled model called {args.name} (pulled: {known})")
+            roles = record.roles_of(args.name)
+            for role in roles:
+                del record.roles[role]
+            shared = any(other.path == model.path for other in record.models.values())
+    except RecordError as exc:
+        raise RepolensError(str(exc)) from None
+    freed = 0
+    if not args.keep_file and not shared:
+        path = Path(model.path)
+        was_link = path.is_symlink()
+        try:
+            removed = remove_from_cache(path)
+        except OSError as exc:
+            raise RepolensError(
+                f"forgot {model.name}, but could not delete {model.path} ({exc.strerror or exc})"
+            ) from None
+        if any(p.parent.name == "blobs" for p in removed) or (removed and not was_link):
+            freed = model.size
+    kept = " (its file stays in the Hugging Face cache)" if args.keep_file or shared else ""
+    print(f"removed {model.name}{kept}" + (f", freed {human_size(freed)}" if freed else ""))
+    if roles:
+        report = completion_model_report(_user_model_settings())
+        print(f"completion: {completion_model_line(report)}")
+    return 0
+
+
+def run_use(args: argparse.Namespace) -> int:
+    from ..modelstore import COMPLETION, RecordError, update_record
+
+    try:
+        with update_record() as record:
+            model = record.models.get(args.name)
+            if model is None:
+                known = ", ".join(sorted(record.models)) or "none"
+                raise RepolensError(f"no pulled model called {args.name} (pulled: {known})")
+            problem = model.problem()
+            if problem:
+                raise RepolensError(f"{model.name} {problem}: `{model.pull_command}`")
+            record.roles[COMPLETION] = model.name
+    except RecordError as exc:
+        raise RepolensError(str(exc)) from None
+    if not _can_infill(model.template):
+        _say(f"{model.file} has no known fill-in-the-middle template: completions are prefix-only")
+    report = completion_model_report(_user_model_settings())
+    print(f"completion: {completion_model_line(report)}")
     return 0
