@@ -18,6 +18,7 @@ The command builders are pure functions, unit-tested, because vLLM cannot run he
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -720,14 +721,16 @@ def run_pull(args: argparse.Namespace) -> int:
             f"{target.name} is already the name of {before.repo}/{before.file}; pick another "
             f"--name, or `repolens model rm {target.name}` first"
         )
-    if target.pinned_by == "hub":
+    if target.pinned_by == "hub" and before is None:
         _say(
             f"{target.name}: repolens has no SHA-256 of its own for {target.file}; it is "
             "pinned by the hub's hash (what the hub reports for the file), not by repolens's"
         )
-    known = before.sha256 if before is not None else None
+    if before is not None and target.sha256 is None and before.pinned_by == "hub":
+        # trust on first use: the hub's hash at the first pull pins the file from then on
+        target = dataclasses.replace(target, sha256=before.sha256)
     try:
-        model = pull(target, known_sha256=known, say=_say)
+        model = pull(target, say=_say)
     except KeyboardInterrupt:
         _say(
             "interrupted: nothing was recorded or used. Run "

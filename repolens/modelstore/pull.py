@@ -88,6 +88,20 @@ class PullTarget:
         return " ".join(parts)
 
 
+_WHOSE_PIN = {
+    "repolens": "repolens's catalog",
+    "user": "your --sha256",
+    "hub": "the hub's hash, recorded when you first pulled it",
+}
+_TAKE_NEW = {
+    "repolens": "If the model was updated on purpose, pull it with "
+    "`repolens model pull REPO FILE --sha256 HASH` and a hash you trust",
+    "user": "Check the hash, or pull it without --sha256 to take the hub's",
+    "hub": "The model was updated on the hub: `repolens model rm {name}`, then pull it again to "
+    "take the new file",
+}
+
+
 def target_for_entry(entry: CatalogEntry) -> PullTarget:
     return PullTarget(
         name=entry.name,
@@ -299,14 +313,13 @@ def pull(
     target: PullTarget,
     *,
     cache_dir: Path | None = None,
-    known_sha256: str | None = None,
     say: Callable[[str], None] = lambda _message: None,
 ) -> PulledModel:
     """Download ``target`` (or find it in the cache), check it, and describe it.
 
-    ``known_sha256``: the hash recorded when this file was pulled before (checked when the hub
-    cannot be asked). Raises :class:`PullError` (and :class:`ChecksumMismatch`) with messages
-    that say how to retry; nothing is recorded here.
+    A ``target`` with ``pinned_by="hub"`` and a ``sha256`` is one pulled before: the hash the hub
+    reported then is its pin now (trust on first use). Raises :class:`PullError` (and
+    :class:`ChecksumMismatch`) with messages that say how to retry; nothing is recorded here.
     """
     hub = _hub()
     cache = cache_dir or hub_cache_dir()
@@ -315,14 +328,12 @@ def pull(
     expected_size = target.size
     pinned_by = target.pinned_by
     if reported is not None:
-        pin = "repolens's catalog" if target.pinned_by == "repolens" else "your --sha256"
+        pin = _WHOSE_PIN[target.pinned_by]
         if target.sha256 and reported.sha256 and reported.sha256 != target.sha256:
             raise ChecksumMismatch(
                 f"the hub reports SHA-256 {reported.sha256} for {target.repo}/{target.file}, "
                 f"not {target.sha256} ({pin}): it serves another file than the one pinned. "
-                "Nothing was downloaded. If the model was updated on purpose, pull it as "
-                f"`repolens model pull {target.repo} {target.file} --sha256 HASH` with a hash "
-                "you trust"
+                f"Nothing was downloaded. {_TAKE_NEW[target.pinned_by].format(name=target.name)}"
             )
         if target.size and reported.size and reported.size != target.size:
             raise ChecksumMismatch(
@@ -358,7 +369,7 @@ def pull(
         path = cached
         say(f"{unreachable}: using the copy in the Hugging Face cache")
         if expected_sha is None:
-            expected_sha = known_sha256 or _blob_hash(path)
+            expected_sha = _blob_hash(path)
             if expected_sha is None:
                 raise PullError(
                     f"{unreachable} and repolens has no SHA-256 to check the cached {path} "
@@ -399,11 +410,7 @@ def _verified(
     actual = file_sha256(path)
     if actual != expected_sha:
         remove_from_cache(path)
-        whose = {
-            "repolens": "repolens's catalog",
-            "user": "your --sha256",
-            "hub": "the hub's report",
-        }[pinned_by]
+        whose = _WHOSE_PIN[pinned_by] if target.sha256 else "the hub's report"
         raise ChecksumMismatch(
             f"SHA-256 mismatch for {target.repo}/{target.file}:\n"
             f"  expected {expected_sha} ({whose})\n"

@@ -70,3 +70,21 @@ def test_a_failed_pull_keeps_the_previous_completion_model(cli, hub, body) -> No
     assert [m["name"] for m in listed["models"]] == ["qwen2.5-coder-a"]
     assert listed["completion"]["name"] == "qwen2.5-coder-a"
     assert len(cli.blobs()) == 1  # the good file stays, the bad one is gone
+
+
+def test_the_hub_s_hash_at_the_first_pull_pins_the_file_from_then_on(cli, hub, body) -> None:  # type: ignore[no-untyped-def]
+    key = ("zai-org/codegeex4-all-9b-GGUF", "codegeex4-all-9b-Q4_K_M.gguf")
+    first = hub.add(*key, HubFile(body(30_000, seed=1)))
+    cli.run("model", "pull", "codegeex4-9b")
+    updated = hub.add(*key, HubFile(body(30_000, seed=2)))  # the repository moved on
+    gets = len([r for r in hub.requests if r.server == "cdn"])
+    proc = cli.run("model", "pull", "codegeex4-9b", check=False)
+    assert proc.returncode == 1
+    assert f"the hub reports SHA-256 {updated.sha256}" in proc.stderr
+    assert f"not {first.sha256} (the hub's hash, recorded when you first pulled it)" in proc.stderr
+    assert "`repolens model rm codegeex4-9b`, then pull it again" in proc.stderr
+    assert len([r for r in hub.requests if r.server == "cdn"]) == gets  # nothing downloaded
+    assert cli.json("model", "list")["models"][0]["sha256"] == first.sha256
+    cli.run("model", "rm", "codegeex4-9b")
+    cli.run("model", "pull", "codegeex4-9b")
+    assert cli.json("model", "list")["models"][0]["sha256"] == updated.sha256
