@@ -195,7 +195,11 @@ def register(sub: Any) -> None:
         default=None,
         help=f"default {LLAMA_CPP_PORT} (llama.cpp), {VLLM_PORT} (vllm)",
     )
-    serve.add_argument("--gguf", help="llama.cpp: GGUF file (default: model.gguf, else SmolLM2)")
+    serve.add_argument(
+        "--gguf",
+        help="llama.cpp: GGUF file (default: model.gguf, else the pulled completion model, else "
+        "SmolLM2)",
+    )
     serve.add_argument(
         "--n-ctx",
         type=int,
