@@ -181,7 +181,8 @@ def _handler(hub: FakeHub, role: str) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(end - start))
             self.send_header("Content-Type", "application/octet-stream")
             name = next(f for (_, f), v in hub.files.items() if v is hub_file)
-            self.send_header("Content-Disposition", f'inline; filename="{name}"')
+            disposition = f"inline; filename*=UTF-8''{name}; filename=\"{name}\";"
+            self.send_header("Content-Disposition", disposition)
             if ranged:
                 self.send_header("Content-Range", f"bytes {start}-{end - 1}/{length}")
             self.end_headers()
