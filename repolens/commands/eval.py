@@ -47,7 +47,6 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--commits", type=int, default=0, help="also lines added by the last N commits")
     p.add_argument("--json", action="store_true", help="everything as one JSON object")
-    p.add_argument("--yes", action="store_true", help="do not stop to show the time estimate")
     p.set_defaults(func=run_eval)
 
 
@@ -90,7 +89,10 @@ def run_eval(args: argparse.Namespace) -> int:
     engine = services.engine
     evaluation = Evaluation(engine, budget=args.budget, modes=modes, seed=args.seed)
     model_name = engine.model.info.name if engine.model is not None else "?"
-    say = (lambda *_: None) if args.json else (lambda text: print(text, file=sys.stderr))
+
+    def say(text: str) -> None:  # on stderr, also with --json: stdout holds only the JSON
+        print(text, file=sys.stderr, flush=True)
+
     say(
         f"repolens eval: {len(tasks)} tasks x {len(modes)} modes with {model_name} "
         f"({engine.template.name})"
@@ -99,8 +101,7 @@ def run_eval(args: argparse.Namespace) -> int:
     estimate = evaluation.estimate_s(tasks, prefill, decode)
     say(
         f"  measured {prefill:.0f} prompt tokens/s, {1 / decode:.0f} tokens/s generated: "
-        f"about {estimate / 60:.1f} minutes"
-        + ("" if args.yes or args.json or not sys.stderr.isatty() else " (Ctrl-C stops)")
+        f"about {estimate / 60:.1f} minutes" + (" (Ctrl-C stops)" if sys.stderr.isatty() else "")
     )
     report = _run(evaluation, tasks, quiet=args.json)
     template = engine.template
@@ -129,7 +130,20 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _run(evaluation: Any, tasks: list[Any], *, quiet: bool) -> Any:
-    if quiet or not sys.stderr.isatty():
+    if not sys.stderr.isatty():  # a line on stderr every tenth of the run (logs, CI)
+        import time
+
+        started, step = time.monotonic(), max(1, len(tasks) // 10)
+
+        def line(done: int, task: Any) -> None:
+            if done % step == 0 or done == len(tasks):
+                minutes = (time.monotonic() - started) / 60
+                print(
+                    f"repolens eval: {done}/{len(tasks)} tasks, {minutes:.1f} min", file=sys.stderr
+                )
+
+        return evaluation.run(tasks, line)
+    if quiet:
         return evaluation.run(tasks)
     from rich.console import Console
     from rich.progress import (

@@ -1,0 +1,132 @@
+"""Completion quality with a real FIM code model, with and without repolens's context.
+
+    python benchmarks/fim_quality.py REPO [REPO ...] [--n 50] [--budget 1024]
+        [--kinds call,member,statement] [--gguf FILE] [--seed 0] [--json]
+
+Runs ``repolens eval --json`` on each repository with the GGUF (default: Qwen2.5-Coder-0.5B from
+``tests/tools/fim_model.py``) and prints, per repository and task group, each mode's line exact
+match, first-identifier match and edit similarity with their standard errors, then the issue's
+targets checked on the group "deciding, answer not in the file":
+
+- repolens exact >= none + 0.10 and >= bm25 + 0.05; first identifier >= none + 0.15;
+- on all tasks, repolens exact never below none (beyond two standard errors).
+
+The public pair: pallets/flask and encode/httpx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from tests.tools.fim_model import default_path  # noqa: E402
+
+DECIDING = "deciding, answer not in the file"
+
+
+def _eval(repo: Path, args: argparse.Namespace, gguf: Path) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "repolens.cli",
+        "eval",
+        "--repo",
+        str(repo),
+        "--n",
+        str(args.n),
+        "--budget",
+        str(args.budget),
+        "--seed",
+        str(args.seed),
+        "--kinds",
+        args.kinds,
+        "--json",
+    ]
+    env = {**os.environ, "REPOLENS_GGUF": str(gguf)}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd="/")
+    if proc.returncode != 0:
+        sys.exit(f"repolens eval failed on {repo}:\n{proc.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(proc.stdout)
+    return out
+
+
+def _targets(summary: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    lines = []
+    group = summary.get(DECIDING, {})
+    if {"none", "bm25", "repolens"} <= set(group):
+        none, bm25, ours = group["none"], group["bm25"], group["repolens"]
+        checks = [
+            ("exact >= none + 0.10", ours["exact"], none["exact"] + 0.10),
+            ("exact >= bm25 + 0.05", ours["exact"], bm25["exact"] + 0.05),
+            ("first id >= none + 0.15", ours["first_identifier"], none["first_identifier"] + 0.15),
+        ]
+        for name, got, want in checks:
+            verdict = "met" if got >= want else "NOT met"
+            lines.append(f"  {name}: {got:.2f} vs {want:.2f} ({verdict}, n={int(ours['n'])})")
+    every = summary.get("all", {})
+    if {"none", "repolens"} <= set(every):
+        none, ours = every["none"], every["repolens"]
+        worse = ours["exact"] + 2 * max(ours["exact_se"], none["exact_se"]) < none["exact"]
+        lines.append(
+            f"  all tasks, never worse than none: {ours['exact']:.2f} vs {none['exact']:.2f} "
+            f"({'NOT met' if worse else 'met'}, n={int(ours['n'])})"
+        )
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("repos", type=Path, nargs="+")
+    ap.add_argument("--n", type=int, default=50)
+    ap.add_argument("--budget", type=int, default=1024)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kinds", default="call,member,statement")
+    ap.add_argument("--gguf", type=Path, default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    gguf = args.gguf or default_path()
+    if not gguf.is_file():
+        sys.exit(f"{gguf} is missing: python tests/tools/fim_model.py makes it")
+    results = {}
+    for repo in args.repos:
+        started = time.perf_counter()
+        out = _eval(repo.resolve(), args, gguf)
+        out["wall_s"] = round(time.perf_counter() - started, 1)
+        results[repo.name] = out
+        if args.json:
+            continue
+        print(
+            f"== {repo.name}: {out['tasks']} tasks, {out['model']}, budget {args.budget}, "
+            f"{out['wall_s'] / 60:.1f} min (estimated {out['estimate_s'] / 60:.1f})"
+        )
+        for group, per_mode in out["summary"].items():
+            print(f"  {group}")
+            for mode, s in per_mode.items():
+                print(
+                    f"    {mode:<9} n={s['n']:<4} exact {s['exact']:.2f}±{s['exact_se']:.2f}  "
+                    f"first id {s['first_identifier']:.2f}±{s['first_identifier_se']:.2f}  "
+                    f"edit {s['edit_similarity']:.2f}  p50 {s['latency_p50_ms']:.0f} ms  "
+                    f"p95 {s['latency_p95_ms']:.0f} ms  tokens {s['prompt_tokens']:.0f}"
+                )
+        print("  targets:")
+        for line in _targets(out["summary"]):
+            print(line)
+        for w in out["warnings"]:
+            print(f"  warning: {w}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
