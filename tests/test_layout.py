@@ -142,3 +142,19 @@ def test_indexer_imports_nothing_of_ours() -> None:
 if __name__ == "__main__":
     for component in circles(import_graph()):
         print(" <-> ".join(component))
+
+
+def test_every_package_is_in_the_wheel() -> None:
+    """pyproject lists packages one by one: a new one left out is missing from a non-editable
+    install (and an editable one hides that)."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    on_disk = {
+        ".".join(["repolens", *Path(d).relative_to(PACKAGE).parts])
+        for d, dirs, files in os.walk(PACKAGE, followlinks=True)
+        if "__init__.py" in files and "__pycache__" not in d
+    }
+    assert on_disk - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
