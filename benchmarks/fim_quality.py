@@ -1,7 +1,8 @@
 """Completion quality with a real FIM code model, with and without repolens's context.
 
     python benchmarks/fim_quality.py REPO [REPO ...] [--n 50] [--budget 1024]
-        [--kinds call,member,statement] [--gguf FILE] [--seed 0] [--json]
+        [--kinds call,member,statement] [--modes none,bm25,repolens] [--unseen]
+        [--gguf FILE] [--seed 0] [--json]
 
 Runs ``repolens eval --json`` on each repository with the GGUF (default: Qwen2.5-Coder-0.5B from
 ``tests/tools/fim_model.py``) and prints, per repository and task group, each mode's line exact
@@ -48,12 +49,16 @@ def _eval(repo: Path, args: argparse.Namespace, gguf: Path) -> dict[str, Any]:
         str(args.seed),
         "--kinds",
         args.kinds,
+        "--modes",
+        args.modes,
         "--json",
+        *(["--unseen"] if args.unseen else []),
     ]
     env = {**os.environ, "REPOLENS_GGUF": str(gguf)}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd="/")
+    # stderr (the estimate, progress lines) passes through: a long run says how it goes
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd="/")
     if proc.returncode != 0:
-        sys.exit(f"repolens eval failed on {repo}:\n{proc.stderr[-3000:]}")
+        sys.exit(f"repolens eval failed on {repo} (exit {proc.returncode})")
     out: dict[str, Any] = json.loads(proc.stdout)
     return out
 
@@ -91,6 +96,8 @@ def main() -> int:
     ap.add_argument("--budget", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--kinds", default="call,member,statement")
+    ap.add_argument("--modes", default="none,bm25,repolens")
+    ap.add_argument("--unseen", action="store_true", help="only answers not already in the file")
     ap.add_argument("--gguf", type=Path, default=None)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

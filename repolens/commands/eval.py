@@ -41,11 +41,20 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--suffix-tokens", type=int, default=128, help="tokens after the cursor (default 128)"
     )
-    p.add_argument("--modes", default="none,bm25,repolens", help="comma-separated context modes")
+    p.add_argument(
+        "--modes",
+        default="none,bm25,repolens",
+        help="comma-separated context modes: none, bm25, repolens, definitions",
+    )
     p.add_argument(
         "--kinds", default="call,member,statement", help="task kinds (and commit with --commits)"
     )
     p.add_argument("--commits", type=int, default=0, help="also lines added by the last N commits")
+    p.add_argument(
+        "--unseen",
+        action="store_true",
+        help="only tasks whose answer is not already in the current file",
+    )
     p.add_argument("--json", action="store_true", help="everything as one JSON object")
     p.set_defaults(func=run_eval)
 
@@ -79,7 +88,12 @@ def run_eval(args: argparse.Namespace) -> int:
     services = Services(Workspace(root, settings_for(root, overrides)))
     update_with_progress(services.indexing, quiet=args.json)
     tasks = make_tasks(
-        services.workspace.index, args.n, seed=args.seed, kinds=kinds, commits=args.commits
+        services.workspace.index,
+        args.n,
+        seed=args.seed,
+        kinds=kinds,
+        commits=args.commits,
+        unseen=args.unseen,
     )
     if not tasks:
         raise UsageError(

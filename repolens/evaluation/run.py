@@ -7,7 +7,10 @@ differs):
 - ``bm25``: CrossCodeEval's retrieval baseline: 10-line chunks of the other files of the same
   language, ranked by BM25 against the last 10 lines before the cursor, as many as fit in the
   same number of characters as repolens's context at that task;
-- ``repolens``: what ``repolens context`` puts there (the editor's own code path).
+- ``repolens``: what ``repolens context`` puts there (the editor's own code path);
+- ``definitions``: only the resolved definitions of that context (``definition``, ``type``,
+  ``base`` snippets), without imports, look-alike code or the repo map: an instrument that
+  shows whether the rest of the context helps the model or distracts it.
 
 Generation is greedy with a fixed seed and stops at the end of the line (every task hides the
 rest of one line), so a run is the same for the same tasks and model.
@@ -35,7 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MODES", "EvalResult", "Evaluation", "Report"]
 
-MODES = ("none", "bm25", "repolens")
+MODES = ("none", "bm25", "repolens", "definitions")
+_DEFINITIONS = frozenset({"definition", "type", "base"})
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _CHUNK_LINES = 10
 
@@ -153,7 +157,7 @@ class Evaluation:
         engine: CompletionEngine,
         *,
         budget: int,
-        modes: Sequence[str] = MODES,
+        modes: Sequence[str] = MODES[:3],
         max_tokens: int = 32,
         seed: int = 0,
     ) -> None:
@@ -215,6 +219,9 @@ class Evaluation:
                 out[mode] = (render([]), 0, ctx)
             elif mode == "bm25":
                 found = self._bm25(task).snippets(task.path, ctx.prefix, chars)
+                out[mode] = (render(found), sum(len(s.text) for s in found), ctx)
+            elif mode == "definitions":
+                found = [s for s in ctx.snippets if s.source in _DEFINITIONS]
                 out[mode] = (render(found), sum(len(s.text) for s in found), ctx)
             else:
                 out[mode] = (render(ctx.snippets), chars, ctx)

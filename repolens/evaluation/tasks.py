@@ -193,9 +193,11 @@ def make_tasks(
     seed: int = 0,
     kinds: Sequence[str] = ("call", "member", "statement"),
     commits: int = 0,
+    unseen: bool = False,
 ) -> list[EvalTask]:
     """``n`` tasks, spread evenly over ``kinds`` (a kind with too few candidates leaves its
-    share to the others); the same for the same repository state and ``seed``."""
+    share to the others); the same for the same repository state and ``seed``. ``unseen``:
+    only tasks whose answer is not already in the file, where only context can help."""
     rng = random.Random(seed)
     pools: dict[str, list[EvalTask]] = {k: [] for k in kinds}
     code_kinds = [k for k in kinds if k != "commit"]
@@ -206,11 +208,15 @@ def make_tasks(
                 continue
             for kind, tasks in _file_candidates(index, path, text).items():
                 if kind in pools:
+                    if unseen:
+                        tasks = [t for t in tasks if not t.in_file]
                     spread = rng.sample(tasks, min(len(tasks), _PER_FILE))
                     pools[kind].extend(spread)
     if "commit" in pools and commits > 0:
         pools["commit"] = _commit_candidates(index.root, index, commits)
     for pool in pools.values():
+        if unseen:
+            pool[:] = [t for t in pool if not t.in_file]
         pool.sort(key=lambda t: t.id)
         rng.shuffle(pool)
     chosen: list[EvalTask] = []

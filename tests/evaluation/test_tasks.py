@@ -76,3 +76,13 @@ def test_lines_added_by_recent_commits_in_the_file_as_it_was(
     older = next(t for t in shout if t.expected.endswith("'!'"))
     assert older.commit is not None and "def shout" in older.text
     assert older.text.split("\n")[older.line - 1] == "    "
+
+
+def test_unseen_keeps_only_answers_the_file_does_not_give_away(
+    fixture_repo: Callable[[str], Path], tmp_path: Path
+) -> None:
+    index = _index(fixture_repo("python_app"), tmp_path)
+    every = make_tasks(index, 50, seed=0)
+    unseen = make_tasks(index, 50, seed=0, unseen=True)
+    assert unseen and all(not t.in_file for t in unseen)
+    assert {t.id for t in unseen} == {t.id for t in every if not t.in_file}
