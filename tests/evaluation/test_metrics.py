@@ -28,12 +28,12 @@ def test_summary_has_standard_errors() -> None:
     assert s.prompt_tokens == 150 and s.prefix_reuse == 0.25
 
 
-def _report(none_right: int, ours_right: int, n: int = 20) -> Report:
+def _report(none_right: int, ours_right: int, n: int = 20, wrong: str = "y)") -> Report:
     tasks = [EvalTask("call", f"f{i}.py", 1, 5, "f(", "x)", False) for i in range(n)]
     report = Report(("none", "repolens"), tasks)
     for i, t in enumerate(tasks):
         for mode, right in (("none", none_right), ("repolens", ours_right)):
-            text = "x)" if i < right else "y)"
+            text = "x)" if i < right else wrong
             report.results.append(
                 EvalResult(t, mode, text, score(text, t.expected), 5.0, 9, 0.0, 0)
             )
@@ -41,7 +41,11 @@ def _report(none_right: int, ours_right: int, n: int = 20) -> Report:
 
 
 def test_warnings_read_the_numbers() -> None:
-    assert any("wrong template" in w for w in warnings(_report(0, 0), "qwen2.5-coder", True))
+    chatty = _report(0, 0, wrong="Sure! Here is the code you asked for")
+    assert any("wrong template" in w for w in warnings(chatty, "qwen2.5-coder", True))
+    # near-zero exact match with answers close to the line: hard tasks, not a wrong template
+    close = _report(0, 0, wrong="x, y)")
+    assert not any("wrong template" in w for w in warnings(close, "qwen2.5-coder", True))
     assert any(
         "worse than no context" in w for w in warnings(_report(12, 2), "qwen2.5-coder", True)
     )
