@@ -103,6 +103,9 @@ def test_a_missing_pulled_file_falls_back_to_smollm2_with_a_warning(
     text = cli.run("model", "list")
     assert "! is missing" in text.stdout and f"repolens model pull {REPO} {FILE}" in text.stdout
     _in_process(cli, monkeypatch)
+    # an earlier in-process CLI test may have set up repolens's own stderr handler, which does
+    # not propagate to caplog's: let it through for this check
+    monkeypatch.setattr(logging.getLogger("repolens"), "propagate", True)
     with caplog.at_level(logging.WARNING, logger="repolens.backends.embedded"):
         assert resolve_gguf(ModelSettings()) == smollm2
     assert "using the bundled SmolLM2 instead" in caplog.text
