@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--modes",
         default="none,bm25,repolens",
-        help="comma-separated context modes: none, bm25, repolens, definitions",
+        help="comma-separated context modes: none, bm25, repolens, definitions, hybrid",
     )
     p.add_argument(
         "--kinds", default="call,member,statement", help="task kinds (and commit with --commits)"

@@ -10,7 +10,9 @@ differs):
 - ``repolens``: what ``repolens context`` puts there (the editor's own code path);
 - ``definitions``: only the resolved definitions of that context (``definition``, ``type``,
   ``base`` snippets), without imports, look-alike code or the repo map: an instrument that
-  shows whether the rest of the context helps the model or distracts it.
+  shows whether the rest of the context helps the model or distracts it;
+- ``hybrid``: those definitions, then BM25 chunks in the rest of repolens's characters (look-alike
+  uses of the same API, nearest the cursor): an experiment, for what repolens's fillers could be.
 
 Generation is greedy with a fixed seed and stops at the end of the line (every task hides the
 rest of one line), so a run is the same for the same tasks and model.
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MODES", "EvalResult", "Evaluation", "Report"]
 
-MODES = ("none", "bm25", "repolens", "definitions")
+MODES = ("none", "bm25", "repolens", "definitions", "hybrid")
 _DEFINITIONS = frozenset({"definition", "type", "base"})
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _CHUNK_LINES = 10
@@ -220,8 +222,11 @@ class Evaluation:
             elif mode == "bm25":
                 found = self._bm25(task).snippets(task.path, ctx.prefix, chars)
                 out[mode] = (render(found), sum(len(s.text) for s in found), ctx)
-            elif mode == "definitions":
+            elif mode in ("definitions", "hybrid"):
                 found = [s for s in ctx.snippets if s.source in _DEFINITIONS]
+                if mode == "hybrid":
+                    room = chars - sum(len(s.text) for s in found)
+                    found += self._bm25(task).snippets(task.path, ctx.prefix, room)
                 out[mode] = (render(found), sum(len(s.text) for s in found), ctx)
             else:
                 out[mode] = (render(ctx.snippets), chars, ctx)

@@ -31,9 +31,14 @@ def test_eval_json_on_the_fixture(fixture_repo: Callable[[str], Path], fim_model
     # the context modes add text to the prompt; the none mode has only the current file
     assert overall["repolens"]["prompt_tokens"] > overall["none"]["prompt_tokens"]
     assert out["estimate_s"] > 0
-    again = json.loads(run(*args[:-1], "--modes", "none", "--json", env=env).stdout)
+    again = json.loads(run(*args[:-1], "--modes", "none,hybrid", "--json", env=env).stdout)
     first = [r["completion"] for r in out["results"] if r["mode"] == "none"]
-    assert [r["completion"] for r in again["results"]] == first
+    assert [r["completion"] for r in again["results"] if r["mode"] == "none"] == first
+    # hybrid: repolens's definitions topped up with BM25 chunks, within repolens's characters
+    ours = {r["task"]: r["context_chars"] for r in out["results"] if r["mode"] == "repolens"}
+    for r in again["results"]:
+        if r["mode"] == "hybrid":
+            assert r["context_chars"] <= ours[r["task"]]
 
 
 def test_eval_refuses_unknown_modes(fixture_repo: Callable[[str], Path]) -> None:
