@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.base import GenerationParams
 from ..completion.postprocess import postprocess
 from ..indexer import language_for_path
+from ..tokens import TokenCounter
 from ..types import Snippet
 from .bm25 import BM25
 from .metrics import Score, Summary, score, summarize
@@ -170,6 +171,9 @@ class Evaluation:
             )
         if engine.model is None:
             raise ValueError("no model is configured for completion")
+        # Token counts the engine saved in an earlier run calibrate its estimates and so move
+        # the windows: an evaluation starts from none, so a seed gives the same prompts every time
+        engine.count = TokenCounter(engine.count.tokenizer, size=20_000)
         self.engine = engine
         self.model = engine.model
         self.budget = budget
