@@ -68,6 +68,9 @@ class Documents:
     def __init__(self) -> None:
         self._docs: dict[str, Document] = {}
         self._idle: dict[str, asyncio.TimerHandle] = {}
+        #: Overlay updates taken from these buffers (marked clean) and still being applied to
+        #: the index in a thread: a reader must wait for them, not just for dirty buffers.
+        self.applying: set[asyncio.Future[None]] = set()
 
     def __len__(self) -> int:
         return len(self._docs)

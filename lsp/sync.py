@@ -84,8 +84,18 @@ async def flush_overlays(
     """Bring the index overlays up to date with the open buffers (of ``folder``; all but the
     buffer ``skip``). True when anything changed."""
     items = _snapshot(ls, folder, skip)
+    applying = ls.documents.applying
+    # Buffers another flush already marked clean may still be on their way into the index
+    # (their overlay is applied in a thread): wait for those too, or a context built now
+    # misses a function typed in another tab.
+    pending = list(applying)
     if items:
-        await ls.run_cpu(_apply_overlays, items)
+        future = asyncio.ensure_future(ls.run_cpu(_apply_overlays, items))
+        applying.add(future)
+        future.add_done_callback(applying.discard)
+        pending.append(future)
+    if pending:
+        await asyncio.gather(*(asyncio.shield(f) for f in pending))
     return bool(items)
 
 
