@@ -241,8 +241,9 @@ def detect_template(model_name: str) -> TemplateChoice:
             TEMPLATES["prefix-only"],
             f"{model_name} has no fill-in-the-middle tokens: completions see only the code "
             "before the cursor and are often weak. For real completions use a code model "
-            "trained for infilling (Qwen2.5-Coder 1.5B-7B, CodeGeeX4, StarCoder2, DeepSeek-Coder) "
-            "or set model.template if yours is one under another name.",
+            "trained for infilling (`repolens model pull qwen2.5-coder-1.5b`, or Qwen2.5-Coder "
+            "1.5B-7B, CodeGeeX4, StarCoder2, DeepSeek-Coder) or set model.template if yours is "
+            "one under another name.",
         )
     return TemplateChoice(
         TEMPLATES["prefix-only"],
