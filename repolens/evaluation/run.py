@@ -264,7 +264,7 @@ class Evaluation:
 
     def rate(self) -> tuple[float, float]:
         """(prompt tokens per second, seconds per generated token) of the model, measured on
-        two short calls (the first also loads the model)."""
+        two short calls after a first one that loads it."""
         probe = "def add(a, b):\n    return a + b\n\n\n" * 12
         "".join(self.model.complete("x = 1\n", GenerationParams(max_tokens=1)))  # load, warm
         tokens = self.engine.count(probe)

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from pathlib import Path
 
     from ..indexer import RepoIndex
 
@@ -147,14 +146,14 @@ def _file_candidates(index: RepoIndex, path: str, text: str) -> dict[str, list[E
     return found
 
 
-def _commit_candidates(root: Path, index: RepoIndex, commits: int) -> list[EvalTask]:
+def _commit_candidates(index: RepoIndex, commits: int) -> list[EvalTask]:
     """Lines the last ``commits`` commits added to indexed Python files, each in the file as
     its commit left it."""
     indexed = set(index.files())
 
     def git(*args: str) -> str:
         proc = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, errors="replace"
+            ["git", "-C", str(index.root), *args], capture_output=True, text=True, errors="replace"
         )
         return proc.stdout if proc.returncode == 0 else ""
 
@@ -213,7 +212,7 @@ def make_tasks(
                     spread = rng.sample(tasks, min(len(tasks), _PER_FILE))
                     pools[kind].extend(spread)
     if "commit" in pools and commits > 0:
-        pools["commit"] = _commit_candidates(index.root, index, commits)
+        pools["commit"] = _commit_candidates(index, commits)
     for pool in pools.values():
         if unseen:
             pool[:] = [t for t in pool if not t.in_file]
