@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.base import GenerationParams
 from ..completion.postprocess import postprocess
 from ..indexer import language_for_path
+from ..secret_filter import redact, secret_file
 from ..tokens import TokenCounter
 from ..types import Snippet
 from .bm25 import BM25
@@ -48,15 +49,19 @@ _CHUNK_LINES = 10
 
 
 class _Chunks:
-    """BM25 over the 10-line chunks of one language's files."""
+    """BM25 over the 10-line chunks of one language's files. The chunks come from the index,
+    not from repolens's context, so they pass the secret filter here: secret files are left
+    out and secret-looking values redacted, as in every other prompt."""
 
     def __init__(self, files: dict[str, str]) -> None:
         self.meta: list[tuple[str, int, int, str]] = []
         docs: list[list[str]] = []
         for path in sorted(files):
+            if secret_file(path, files[path]) is not None:
+                continue
             lines = files[path].split("\n")
             for start in range(0, len(lines), _CHUNK_LINES):
-                body = "\n".join(lines[start : start + _CHUNK_LINES])
+                body = redact("\n".join(lines[start : start + _CHUNK_LINES]), path).text
                 if body.strip():
                     self.meta.append((path, start + 1, min(start + _CHUNK_LINES, len(lines)), body))
                     docs.append(_WORD.findall(body))

@@ -27,6 +27,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..secret_filter import secret_file
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -171,7 +173,10 @@ def _commit_candidates(index: RepoIndex, commits: int) -> list[EvalTask]:
                     start, count = int(m.group(1)), int(m.group(2) or "1")
                     added[path].extend(range(start - 1, start - 1 + count))
         for file, numbers in added.items():
-            lines = git("show", f"{sha}:{file}").split("\n")
+            content = git("show", f"{sha}:{file}")
+            if secret_file(file, content) is not None:
+                continue
+            lines = content.split("\n")
             for n in numbers:
                 if n >= len(lines):
                     continue
@@ -203,8 +208,8 @@ def make_tasks(
     if code_kinds:
         for path in sorted(p for p in index.files() if p.endswith(".py")):
             text = index.text(path)
-            if not text:
-                continue
+            if not text or secret_file(path, text) is not None:
+                continue  # completion never runs in a secret file: neither does eval
             for kind, tasks in _file_candidates(index, path, text).items():
                 if kind in pools:
                     if unseen:
