@@ -66,22 +66,40 @@ def select(
 
     Two passes: first every candidate's cheapest rendering (a signature) in score order, so
     many definitions are visible; then, in score order, upgrades to richer renderings (whole
-    bodies, class outlines) while the budget lasts, each capped to a share of the budget.
+    bodies, class outlines) while the budget lasts, each capped to a share of the budget;
+    last, the fillers (look-alike code, repo maps) in what is left.
     """
     remaining = budget
     entries: list[_Entry] = []
     spans: list[tuple[str, int, int, str]] = []
-    for choice in choices:
+    # Fillers (one rendering only, low score: look-alike windows, repo maps) come after the
+    # upgrades: a 300-token window must not leave the class the cursor is typing a member of
+    # as a bare `class Response:` line.
+    deferred = [c for c in choices if _filler(c)]
+
+    def take(choice: Choice, filler: bool = False) -> None:
+        nonlocal remaining
         level = choice.levels[-1]
         rendered = choice.render(level)
         tokens = count(rendered.text) + choice.header_tokens
         if tokens > remaining:
-            continue
+            return
         if _covered(rendered, choice.path, level, spans):
-            continue
+            return
+        if filler and any(
+            e.choice.path == choice.path
+            and e.rendered.start_line <= rendered.end_line
+            and rendered.start_line <= e.rendered.end_line
+            for e in entries
+        ):
+            return  # a window over code already shown
         entries.append(_Entry(choice, level, rendered, tokens))
         spans.append((choice.path, rendered.start_line, rendered.end_line, level))
         remaining -= tokens
+
+    for choice in choices:
+        if not _filler(choice):
+            take(choice)
     for _ in range(2):
         for entry in entries:
             choice = entry.choice
@@ -113,6 +131,8 @@ def select(
         if len(kept) == len(entries):
             break
         entries = kept
+    for choice in deferred:
+        take(choice, filler=True)
     chosen: list[Snippet] = []
     seen_texts: set[str] = set()
     long_texts: list[tuple[str, str]] = []  # (path, text) of the longer snippets
@@ -144,6 +164,10 @@ def select(
             )
         )
     return chosen
+
+
+def _filler(choice: Choice) -> bool:
+    return choice.score < 1.0 and len(choice.levels) == 1 and choice.levels[0] != "stub"
 
 
 def _covered(r: Rendered, path: str, level: str, spans: list[tuple[str, int, int, str]]) -> bool:

@@ -50,6 +50,7 @@ from .render import Rendered, full_fits, render
 from .retrieval import Candidate, gather
 from .similar import similar_windows
 from .templates import FimTemplate
+from .usages import Usage, find_usages
 
 __all__ = ["CompletionEngine", "CompletionResult", "ContextResult", "resolve_position"]
 
@@ -285,6 +286,39 @@ class CompletionEngine:
             )
         return out
 
+    def _usage_choices(
+        self, cur: Cursor, targets: Sequence[Definition], allowed: Callable[[str], bool]
+    ) -> list[Choice]:
+        """Call sites of the trigger's target in other files (how the repository uses it),
+        ranked just below the definitions the cursor needs."""
+        if not targets or cur.trigger not in ("call", "member"):
+            return []
+        query = "\n".join([*cur.lines[max(0, cur.line - 12) : cur.line], cur.line_before])
+        usages = find_usages(
+            targets,
+            current_path=cur.path,
+            query=query,
+            stop=cur.language.stop_words,
+            references=self.index.references,
+            lines_of=self.reader.lines_of,
+            allowed=lambda p: allowed(p) and _same_language(p, cur.language),
+        )
+        return [
+            Choice(
+                key=(u.path, u.start_line, "usage"),
+                path=u.path,
+                score=3.0 + u.score,
+                source="usage",
+                symbol=u.symbol,
+                # the using lines first, the lines around them when the budget lasts (after
+                # the definitions they illustrate have had their richer renderings)
+                levels=("full", "usage"),
+                render=_usage_render(u),
+                header_tokens=self.count(self._header_text(u.path)),
+            )
+            for u in usages
+        ]
+
     def _repo_map_choices(self, neighbours: Sequence[str]) -> list[Choice]:
         out = []
         for rank, p in enumerate(neighbours[:8]):
@@ -396,6 +430,7 @@ class CompletionEngine:
         partial = cur.partial if cur.trigger == "member" else ""
         candidates = [c for c in retrieval.candidates if allowed(c.definition.path)]
         choices = [c for c in (self._choice(cand, spec_of, partial) for cand in candidates) if c]
+        choices += self._usage_choices(cur, retrieval.target, allowed)
         choices.sort(key=lambda c: -c.score)
         t3 = time.perf_counter()
         timings["collect"] = (t3 - t2) * 1000
@@ -551,3 +586,14 @@ def _constant(rendered: Rendered) -> Callable[[str], Rendered]:
         return rendered
 
     return render_any
+
+
+def _same_language(path: str, spec: LanguageSpec) -> bool:
+    other = language_for_path(path)
+    return other is not None and other.name == spec.name
+
+
+def _usage_render(u: Usage) -> Callable[[str], Rendered]:
+    full = Rendered(u.text, "full", u.start_line, u.end_line)
+    core = Rendered(u.core, "usage", u.start_line, u.end_line)
+    return lambda level: full if level == "full" else core

@@ -36,7 +36,15 @@ __all__ = [
 PREFIX_STEP = 16
 
 #: Sources in prompt order: stable material first, what the cursor needs last.
-SOURCE_ORDER = {"repo_map": 0, "import": 1, "base": 2, "similar": 3, "definition": 4, "type": 5}
+SOURCE_ORDER = {
+    "repo_map": 0,
+    "import": 1,
+    "base": 2,
+    "similar": 3,
+    "definition": 4,
+    "type": 5,
+    "usage": 6,
+}
 
 
 class Counter(Protocol):
