@@ -111,7 +111,7 @@ def run_eval(args: argparse.Namespace) -> int:
         f"repolens eval: {len(tasks)} tasks x {len(modes)} modes with {model_name} "
         f"({engine.template.name})"
     )
-    prefill, decode = evaluation.rate()
+    prefill, decode = evaluation.rate(tasks[0])
     estimate = evaluation.estimate_s(tasks, prefill, decode)
     say(
         f"  measured {prefill:.0f} prompt tokens/s, {1 / decode:.0f} tokens/s generated: "

@@ -190,6 +190,7 @@ class Evaluation:
             seed=seed,
         )
         self._chunks: dict[str, _Chunks] = {}
+        self._prepared: dict[str, dict[str, tuple[str, int, Any]]] = {}
         self._last_prompt = ""
 
     def _bm25(self, task: EvalTask) -> _Chunks:
@@ -247,58 +248,126 @@ class Evaluation:
         return raw, (time.perf_counter() - started) * 1000
 
     def run_task(self, task: EvalTask) -> list[EvalResult]:
-        results = []
-        for mode, (prompt, chars, ctx) in self.prompts(task).items():
-            raw, ms = self.complete(prompt)
-            text = postprocess(raw, ctx.line_before, ctx.line_after, ctx.suffix, False)
-            reuse = _shared_prefix(prompt, self._last_prompt) / max(len(prompt), 1)
-            self._last_prompt = prompt
-            results.append(
-                EvalResult(
+        return [r for group in self._run_group([task]) for r in group]
+
+    def _run_group(self, tasks: Sequence[EvalTask]) -> list[list[EvalResult]]:
+        """The results of tasks of one file, in task order. The model runs mode by mode
+        across them (consecutive prompts of one mode in one file share the repository header,
+        their context's stable start and the file's aligned prefix window, which llama.cpp's
+        prompt cache then skips), and a prompt identical to another mode's for the same task
+        (no context found, say) is completed once: greedy decoding gives the same answer."""
+        prompts = [self.prepared(task) for task in tasks]
+        done: list[dict[str, EvalResult]] = [{} for _ in tasks]
+        for mode in self.modes:
+            for i, task in enumerate(tasks):
+                done[i][mode] = self._result(task, mode, prompts[i], done[i])
+        return [[d[m] for m in self.modes] for d in done]
+
+    def _result(
+        self,
+        task: EvalTask,
+        mode: str,
+        prompts: dict[str, tuple[str, int, Any]],
+        earlier: dict[str, EvalResult],
+    ) -> EvalResult:
+        prompt, chars, ctx = prompts[mode]
+        for other, result in earlier.items():
+            if prompts[other][0] == prompt:
+                return EvalResult(
                     task=task,
                     mode=mode,
-                    completion=text,
-                    score=score(text, task.expected),
-                    latency_ms=ms,
-                    prompt_tokens=self.engine.count(prompt),
-                    prefix_reuse=reuse,
+                    completion=result.completion,
+                    score=result.score,
+                    latency_ms=result.latency_ms,
+                    prompt_tokens=result.prompt_tokens,
+                    prefix_reuse=result.prefix_reuse,
                     context_chars=chars,
                 )
-            )
-        return results
+        raw, ms = self.complete(prompt)
+        text = postprocess(raw, ctx.line_before, ctx.line_after, ctx.suffix, False)
+        reuse = _shared_prefix(prompt, self._last_prompt) / max(len(prompt), 1)
+        self._last_prompt = prompt
+        return EvalResult(
+            task=task,
+            mode=mode,
+            completion=text,
+            score=score(text, task.expected),
+            latency_ms=ms,
+            prompt_tokens=self.engine.count(prompt),
+            prefix_reuse=reuse,
+            context_chars=chars,
+        )
 
-    def rate(self) -> tuple[float, float]:
-        """(prompt tokens per second, seconds per generated token) of the model, measured on
-        two short calls after a first one that loads it."""
-        probe = "def add(a, b):\n    return a + b\n\n\n" * 12
+    def rate(self, sample: EvalTask | None = None) -> tuple[float, float]:
+        """(prompt tokens per second, seconds per generated token) of the model: a first call
+        loads it; then one real prompt (``sample``'s repolens prompt, the size a run sends) is
+        evaluated for one token, and the same prompt again for nine (its prefix cached, so
+        that call is all generation)."""
+        probe = "def add(a, b):\n    return a + b\n\n\n" * 40
+        if sample is not None:
+            prompts = self.prepared(sample)
+            probe = prompts[self.modes[-1]][0]
         "".join(self.model.complete("x = 1\n", GenerationParams(max_tokens=1)))  # load, warm
         tokens = self.engine.count(probe)
         started = time.perf_counter()
         "".join(self.model.complete(probe, GenerationParams(max_tokens=1)))
         one = time.perf_counter() - started
         started = time.perf_counter()
-        "".join(self.model.complete(probe + "#", GenerationParams(max_tokens=9, temperature=0)))
+        params = GenerationParams(max_tokens=9, temperature=0, stop=())
+        "".join(self.model.complete(probe, params))
         nine = time.perf_counter() - started
-        return tokens / max(one, 1e-3), max((nine - one) / 8, 0.02)
+        return tokens / max(one, 1e-3), max(nine / 9, 0.005)
+
+    def prepared(self, task: EvalTask) -> dict[str, tuple[str, int, Any]]:
+        """:meth:`prompts`, built once per task (the estimate and the run send the same)."""
+        hit = self._prepared.get(task.id)
+        if hit is None:
+            hit = self._prepared[task.id] = self.prompts(task)
+        return hit
+
+    def schedule(self, tasks: Sequence[EvalTask]) -> list[list[int]]:
+        """The order the run takes: the tasks of one file together, in line order."""
+        by_file: dict[str, list[int]] = defaultdict(list)
+        for i, task in enumerate(tasks):
+            by_file[task.path].append(i)
+        return [
+            sorted(by_file[p], key=lambda i: (tasks[i].line, tasks[i].column))
+            for p in sorted(by_file)
+        ]
 
     def estimate_s(self, tasks: Sequence[EvalTask], prefill: float, decode: float) -> float:
-        """Seconds the run will take: the prompts' estimated tokens at the measured rate plus a
-        line of generation per completion (no prefix is assumed reused)."""
-        per_task = 0.0
-        sample = tasks[: min(len(tasks), 5)]
-        for task in sample:
-            for prompt, _, _ in self.prompts(task).values():
-                per_task += self.engine.count.estimate(prompt) / prefill + 12 * decode
-        return per_task / max(len(sample), 1) * len(tasks)
+        """Seconds the run will take: every prompt built in the run's order, and for each the
+        tokens past what it shares with the prompt before it (llama.cpp's cache skips those)
+        at the measured rate, plus a line of generation; a prompt another mode of the same
+        task already sent costs nothing."""
+        total = 0.0
+        last = ""
+        for group in self.schedule(tasks):
+            prompts = [self.prepared(tasks[i]) for i in group]
+            for mode in self.modes:
+                for p in prompts:
+                    prompt = p[mode][0]
+                    if any(p[m][0] == prompt for m in self.modes[: self.modes.index(mode)]):
+                        continue
+                    new = prompt[_shared_prefix(prompt, last) :]
+                    total += self.engine.count.estimate(new) / prefill + 12 * decode
+                    last = prompt
+        return total
 
     def run(
         self, tasks: Sequence[EvalTask], progress: Callable[[int, EvalTask], None] | None = None
     ) -> Report:
         report = Report(self.modes, list(tasks))
         started = time.perf_counter()
-        for i, task in enumerate(tasks):
-            report.results.extend(self.run_task(task))
-            if progress is not None:
-                progress(i + 1, task)
+        results: list[list[EvalResult]] = [[] for _ in tasks]
+        finished = 0
+        for group in self.schedule(tasks):  # one file's tasks together: see _run_group
+            for i, got in zip(group, self._run_group([tasks[i] for i in group]), strict=True):
+                results[i] = got
+                finished += 1
+                if progress is not None:
+                    progress(finished, tasks[i])
+        for got in results:
+            report.results.extend(got)
         report.seconds = time.perf_counter() - started
         return report

@@ -45,3 +45,53 @@ def test_no_mode_sends_a_secret(fixture_repo: Callable[[str], Path], tmp_path: P
             assert "def admin_repo" not in prompt, (task.id, mode)
         chunk_paths |= {p for p, *_ in evaluation._bm25(task).meta}
     assert "app/cloud.py" in chunk_paths and "app/secrets.py" not in chunk_paths
+
+
+def test_run_asks_the_model_once_per_distinct_prompt_file_by_file(
+    fixture_repo: Callable[[str], Path], tmp_path: Path
+) -> None:
+    root = fixture_repo("python_app")
+    index = RepoIndex(root, cache_dir=tmp_path / "cache")
+    index.update()
+    engine = CompletionEngine(
+        index, CompletionSettings(), EstimateTokenizer(), TEMPLATES["qwen2.5-coder"]
+    )
+    engine.model = object()  # type: ignore[assignment]  # complete() is replaced below
+    calls: list[str] = []
+
+    class Recording(Evaluation):
+        def complete(self, prompt: str) -> tuple[str, float]:
+            calls.append(prompt)
+            return f"answer{len(calls)})", 1.0
+
+    modes = ("none", "repolens", "definitions")
+    evaluation = Recording(engine, budget=1024, modes=modes)
+    tasks = make_tasks(index, 50, seed=0)
+    report = evaluation.run(tasks)
+    # every task and mode has its result, in the tasks' order
+    assert [(r.task.id, r.mode) for r in report.results] == [
+        (t.id, m) for t in tasks for m in modes
+    ]
+    distinct = {(t.id, p) for t in tasks for p, _, _ in evaluation.prompts(t).values()}
+    assert len(calls) == len(distinct)
+    by_task: dict[str, dict[str, str]] = {}
+    for r in report.results:
+        by_task.setdefault(r.task.id, {})[r.mode] = r.completion
+    for t in tasks:
+        prompts = {m: p for m, (p, _, _) in evaluation.prompts(t).items()}
+        for a in modes:
+            for b in modes:
+                if prompts[a] == prompts[b]:
+                    assert by_task[t.id][a] == by_task[t.id][b]
+    # the model saw one file's prompts together, mode by mode
+    files = []
+    for prompt in calls:
+        path = prompt.rsplit("<|file_sep|>", 1)[1].split("\n", 1)[0]
+        if not files or files[-1] != path:
+            files.append(path)
+    assert len(files) == len(set(files))
+    # with no room for context every mode's prompt is the current file's: one call a task
+    calls.clear()
+    empty = Recording(engine, budget=0, modes=modes).run(tasks)
+    assert len(calls) == len(tasks)
+    assert all(r.context_chars == 0 for r in empty.results)
