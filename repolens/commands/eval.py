@@ -4,6 +4,7 @@ without repolens's cross-file context (see :mod:`repolens.evaluation`)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,16 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--unseen",
         action="store_true",
-        help="only tasks whose answer is not already in the current file",
+        help="only tasks whose answer is not in what the prompt shows of the current file "
+        "(2,000 characters before the cursor, 500 after): only context can give it",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for the local model during the run (default: model.threads if set, "
+        "else every core: the run is the only work, unlike an editor session where half the "
+        "cores stay free for indexing)",
     )
     p.add_argument("--json", action="store_true", help="everything as one JSON object")
     p.set_defaults(func=run_eval)
@@ -85,7 +95,14 @@ def run_eval(args: argparse.Namespace) -> int:
     overrides = {
         "completion": {"prefix_tokens": args.prefix_tokens, "suffix_tokens": args.suffix_tokens}
     }
-    services = Services(Workspace(root, settings_for(root, overrides)))
+    if args.threads is not None and args.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    settings = settings_for(root, overrides)
+    threads = args.threads or settings.model.threads or os.cpu_count() or 1
+    settings = settings.model_copy(
+        update={"model": settings.model.model_copy(update={"threads": threads})}
+    )
+    services = Services(Workspace(root, settings))
     update_with_progress(services.indexing, quiet=args.json)
     tasks = make_tasks(
         services.workspace.index,
@@ -109,7 +126,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     say(
         f"repolens eval: {len(tasks)} tasks x {len(modes)} modes with {model_name} "
-        f"({engine.template.name})"
+        f"({engine.template.name}, {threads} thread{'s' if threads != 1 else ''})"
     )
     prefill, decode = evaluation.rate(tasks[0])
     estimate = evaluation.estimate_s(tasks, prefill, decode)
@@ -127,6 +144,7 @@ def run_eval(args: argparse.Namespace) -> int:
         "budget": args.budget,
         "prefix_tokens": args.prefix_tokens,
         "seed": args.seed,
+        "threads": threads,
         "estimate_s": round(estimate, 1),
     }
     if args.json:

@@ -120,6 +120,7 @@ class Report:
     def groups(self) -> dict[str, Callable[[EvalTask], bool]]:
         groups: dict[str, Callable[[EvalTask], bool]] = {
             "all": lambda t: True,
+            "deciding, answer not in view": lambda t: t.deciding and not t.in_view,
             "deciding, answer not in the file": lambda t: t.deciding and not t.in_file,
             "deciding": lambda t: t.deciding,
         }

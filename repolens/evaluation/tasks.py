@@ -14,8 +14,10 @@ Kinds (Python files; the places where cross-file context should matter):
   it; the line is hidden after its indentation.
 
 ``call`` and ``member`` are the tasks where a definition should decide. A task records whether
-the answer's first identifier is already in the current file (then the file alone may give it
-away); the figures are reported for both groups.
+the answer's first identifier is already in the current file (``in_file``), and whether it is
+in the part of the file a prompt shows (``in_view``: 2,000 characters before the cursor, 500
+after): where it is not, the file cannot give the answer away and only cross-file context can.
+The figures are reported for each group.
 """
 
 from __future__ import annotations
@@ -45,7 +47,10 @@ _MEMBER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)")
 _BIND = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=\s*([A-Za-z_][\w.]*)\(")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _SKIP = ("#", "import ", "from ", "@", "def ", "class ", "async def ", '"""', "'''")
-_PER_FILE = 3  # at most this many tasks of one kind from one file: spread over the repository
+#: What a prompt shows of the current file, in characters (eval's default 512 prefix tokens and
+#: 128 suffix tokens, at ~4 characters a token).
+VIEW_BEFORE = 2000
+VIEW_AFTER = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,9 @@ class EvalTask:
     expected: str
     in_file: bool  # the answer's first identifier appears elsewhere in ``text``
     commit: str | None = None
+    # ... within what a prompt shows of the file: the VIEW_BEFORE characters before the cursor
+    # and VIEW_AFTER after it (where it is not, only cross-file context can give it)
+    in_view: bool = True
 
     @property
     def id(self) -> str:
@@ -80,6 +88,7 @@ class EvalTask:
             "column": self.column,
             "expected": self.expected,
             "in_file": self.in_file,
+            "in_view": self.in_view,
             "commit": self.commit,
         }
 
@@ -100,8 +109,12 @@ def _task(
         return None
     buffer = "\n".join([*lines[:n], line[:cut], *lines[n + 1 :]])
     ident = first_identifier(expected)
-    in_file = bool(ident) and re.search(rf"(?<!\w){re.escape(ident)}(?!\w)", buffer) is not None
-    return EvalTask(kind, path, n + 1, cut + 1, buffer, expected, in_file, commit)
+    word = re.compile(rf"(?<!\w){re.escape(ident)}(?!\w)")
+    in_file = bool(ident) and word.search(buffer) is not None
+    at = sum(len(x) + 1 for x in lines[:n]) + cut
+    view = buffer[max(0, at - VIEW_BEFORE) : at + VIEW_AFTER]
+    in_view = in_file and word.search(view) is not None
+    return EvalTask(kind, path, n + 1, cut + 1, buffer, expected, in_file, commit, in_view)
 
 
 def _file_candidates(index: RepoIndex, path: str, text: str) -> dict[str, list[EvalTask]]:
@@ -200,12 +213,15 @@ def make_tasks(
     unseen: bool = False,
 ) -> list[EvalTask]:
     """``n`` tasks, spread evenly over ``kinds`` (a kind with too few candidates leaves its
-    share to the others); the same for the same repository state and ``seed``. ``unseen``:
-    only tasks whose answer is not already in the file, where only context can help."""
+    share to the others) and over the files (one task from every file that has one before a
+    second from any); the same for the same repository state and ``seed``. ``unseen``: only
+    tasks whose answer is not in what the prompt shows of the file (``in_view``), where only
+    cross-file context can give it."""
     rng = random.Random(seed)
     pools: dict[str, list[EvalTask]] = {k: [] for k in kinds}
     code_kinds = [k for k in kinds if k != "commit"]
     if code_kinds:
+        per_file: dict[str, list[list[EvalTask]]] = defaultdict(list)
         for path in sorted(p for p in index.files() if p.endswith(".py")):
             text = index.text(path)
             if not text or secret_file(path, text) is not None:
@@ -213,16 +229,21 @@ def make_tasks(
             for kind, tasks in _file_candidates(index, path, text).items():
                 if kind in pools:
                     if unseen:
-                        tasks = [t for t in tasks if not t.in_file]
-                    spread = rng.sample(tasks, min(len(tasks), _PER_FILE))
-                    pools[kind].extend(spread)
+                        tasks = [t for t in tasks if not t.in_view]
+                    rng.shuffle(tasks)
+                    per_file[kind].append(tasks)
+        for kind, files in per_file.items():
+            for r in range(max((len(f) for f in files), default=0)):
+                row = [f[r] for f in files if r < len(f)]
+                rng.shuffle(row)
+                pools[kind].extend(row)
     if "commit" in pools and commits > 0:
-        pools["commit"] = _commit_candidates(index, commits)
-    for pool in pools.values():
+        pool = _commit_candidates(index, commits)
         if unseen:
-            pool[:] = [t for t in pool if not t.in_file]
+            pool = [t for t in pool if not t.in_view]
         pool.sort(key=lambda t: t.id)
         rng.shuffle(pool)
+        pools["commit"] = pool
     chosen: list[EvalTask] = []
     taken: Counter[str] = Counter()
     while len(chosen) < n and any(taken[k] < len(pools[k]) for k in kinds):

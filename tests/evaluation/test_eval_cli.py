@@ -31,8 +31,12 @@ def test_eval_json_on_the_fixture(fixture_repo: Callable[[str], Path], fim_model
     # the context modes add text to the prompt; the none mode has only the current file
     assert overall["repolens"]["prompt_tokens"] > overall["none"]["prompt_tokens"]
     assert out["estimate_s"] > 0
+    assert out["threads"] == (os.cpu_count() or 1)  # the run is the only work: every core
     modes = "none,repolens,hybrid"
-    again = json.loads(run(*args[:-1], "--modes", modes, "--json", env=env).stdout)
+    again = json.loads(
+        run(*args[:-1], "--modes", modes, "--threads", "1", "--json", env=env).stdout
+    )
+    assert again["threads"] == 1
     for mode in ("none", "repolens"):  # the same prompts and answers (the counts saved by
         # the first run do not move the second one's windows)
         first = [(r["completion"], r["context_chars"]) for r in out["results"] if r["mode"] == mode]

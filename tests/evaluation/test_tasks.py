@@ -84,5 +84,32 @@ def test_unseen_keeps_only_answers_the_file_does_not_give_away(
     index = _index(fixture_repo("python_app"), tmp_path)
     every = make_tasks(index, 50, seed=0)
     unseen = make_tasks(index, 50, seed=0, unseen=True)
-    assert unseen and all(not t.in_file for t in unseen)
-    assert {t.id for t in unseen} == {t.id for t in every if not t.in_file}
+    assert unseen and all(not t.in_view for t in unseen)
+    assert {t.id for t in unseen} == {t.id for t in every if not t.in_view}
+
+
+def test_an_answer_far_above_the_cursor_is_not_in_view(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "__init__.py").write_text("")
+    (repo / "pkg" / "engine.py").write_text(
+        "class Engine:\n    def frobnicate(self, level: int) -> int:\n        return level\n"
+    )
+    filler = "".join(
+        f"VALUE_{i} = {i}  # a constant to push the first use out of view\n" for i in range(60)
+    )
+    (repo / "pkg" / "main.py").write_text(
+        "from pkg.engine import Engine\n\n\n"
+        "def first():\n    e = Engine()\n    return e.frobnicate(1)\n\n\n"
+        + filler
+        + "\n\ndef second():\n    other = Engine()\n    return other.frobnicate(2)\n"
+        + "\n\ndef third():\n    last = Engine()\n    return last.frobnicate(3)\n"
+    )
+    index = _index(repo, tmp_path)
+    members = {t.expected: t for t in make_tasks(index, 50, kinds=("member",))}
+    far, above, below = members["frobnicate(1)"], members["frobnicate(3)"], members["frobnicate(2)"]
+    assert far.in_file and not far.in_view  # the other uses are 60 lines down: out of view
+    assert above.in_view  # frobnicate(2) is in the lines just before the cursor
+    assert below.in_view  # frobnicate(3) is in the lines just after it
+    unseen = make_tasks(index, 50, kinds=("member",), unseen=True)
+    assert [t.id for t in unseen] == [far.id]
