@@ -302,6 +302,8 @@ class CompletionEngine:
             references=self.index.references,
             lines_of=self.reader.lines_of,
             allowed=lambda p: allowed(p) and _same_language(p, cur.language),
+            receiver=cur.target if cur.trigger == "member" else None,
+            nearby=self.reader.neighbours(cur.path, self.recent_files),
         )
         return [
             Choice(

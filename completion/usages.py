@@ -27,6 +27,8 @@ _BEFORE = 3  # lines shown above a call site
 _AFTER_CONSTRUCTION = 8  # lines searched below `x = Class(...)` for uses of `x.`
 _MAX_SITES = 60  # call sites looked at per target (the first ones of each file)
 _MAX_PER_FILE = 6
+_MAX_FILES = 24  # files scanned for a receiver's name
+_MAX_LINES = 2000  # lines of each
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +78,43 @@ def find_usages(
     references: Callable[[str], list[tuple[str, str, list[int]]]],
     lines_of: Callable[[str], list[str]],
     allowed: Callable[[str], bool],
+    receiver: str | None = None,
+    nearby: Sequence[str] = (),
     limit: int = 3,
 ) -> list[Usage]:
     """Up to ``limit`` excerpts of other files using ``targets`` (at most one per file), the
-    most like the code before the cursor first."""
+    most like the code before the cursor first.
+
+    ``receiver`` (after ``v.``): also the lines of the ``nearby`` files and of the files that
+    name the class where a variable of the same name is used (``response.`` in the other
+    tests: code that gets its instances from a call, not a constructor, names them alike).
+    """
     wanted = tokens_of(query, stop)
     found: list[Usage] = []
+
+    def similarity(body: str) -> float:
+        got = tokens_of(body, stop)
+        return len(wanted & got) / max(len(wanted | got), 1)
+
+    if receiver and len(receiver) >= 3 and receiver not in ("self", "cls", "this"):
+        use = re.compile(rf"(?<![\w.]){re.escape(receiver)}\.[A-Za-z_]")
+        named = [p for t in targets[:1] for p, _, _ in references(t.name)]
+        files = list(dict.fromkeys([*nearby, *named]))
+        for path in files[:_MAX_FILES]:
+            if path == current_path or not allowed(path):
+                continue
+            lines = lines_of(path)
+            pick: Usage | None = None
+            for k, text in enumerate(lines[:_MAX_LINES]):
+                if not use.search(text) or text.lstrip().startswith(("def ", "async def ")):
+                    continue
+                start = max(0, k - 1)
+                body = "\n".join(lines[start : k + 1])
+                sim = similarity(body) - 0.05  # a name, not a type: below a typed example
+                if pick is None or sim > pick.score:
+                    pick = Usage(path, start + 1, k + 1, body, sim, targets[0].qualified_name, text)
+            if pick is not None:
+                found.append(pick)
     for target in targets[:2]:
         name = target.name
         if len(name) < 3 or name.startswith("__"):
@@ -115,9 +148,7 @@ def find_usages(
                     start, end = max(0, n - _BEFORE), _call_end(lines, n)
                     core = list(range(n, end + 1))
                 body = "\n".join(lines[start : end + 1])
-                got = tokens_of(body, stop)
-                inter = len(wanted & got)
-                sim = inter / max(len(wanted | got), 1)
+                sim = similarity(body)
                 if best is None or sim > best.score:
                     best = Usage(
                         path,
