@@ -98,7 +98,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise UsageError("--threads must be at least 1")
     settings = settings_for(root, overrides)
-    threads = args.threads or settings.model.threads or os.cpu_count() or 1
+    threads = args.threads or settings.model.threads or len(os.sched_getaffinity(0)) or 1
     settings = settings.model_copy(
         update={"model": settings.model.model_copy(update={"threads": threads})}
     )
@@ -126,9 +126,18 @@ def run_eval(args: argparse.Namespace) -> int:
 
     say(
         f"repolens eval: {len(tasks)} tasks x {len(modes)} modes with {model_name} "
-        f"({engine.template.name}, {threads} thread{'s' if threads != 1 else ''})"
+        f"({engine.template.name})"
     )
     prefill, decode = evaluation.rate(tasks[0])
+    running = _process_threads(engine.model)
+    if running is not None and running != threads:
+        # the local model process is shared: whoever started it chose its threads
+        say(
+            f"  the model process already running uses {running} thread"
+            f"{'s' if running != 1 else ''}, not {threads}: `repolens model stop` first to "
+            "run with more"
+        )
+        threads = running
     estimate = evaluation.estimate_s(tasks, prefill, decode)
     say(
         f"  measured {prefill:.0f} prompt tokens/s, {1 / decode:.0f} tokens/s generated: "
@@ -199,3 +208,16 @@ def _run(evaluation: Any, tasks: list[Any], *, quiet: bool) -> Any:
         return evaluation.run(
             tasks, lambda done, task: progress.update(bar, completed=done, at=task.id[-60:])
         )
+
+
+def _process_threads(model: Any) -> int | None:
+    """Threads of the local model process serving ``model`` (None: not a local process)."""
+    status = getattr(model, "process_status", None)
+    if status is None:
+        return None
+    try:
+        worker = status().get("worker") or {}
+    except Exception:  # a status that cannot be read changes nothing about the run
+        return None
+    n = worker.get("n_threads")
+    return n if isinstance(n, int) else None

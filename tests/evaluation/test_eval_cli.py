@@ -31,12 +31,14 @@ def test_eval_json_on_the_fixture(fixture_repo: Callable[[str], Path], fim_model
     # the context modes add text to the prompt; the none mode has only the current file
     assert overall["repolens"]["prompt_tokens"] > overall["none"]["prompt_tokens"]
     assert out["estimate_s"] > 0
-    assert out["threads"] == (os.cpu_count() or 1)  # the run is the only work: every core
+    assert isinstance(out["threads"], int) and out["threads"] >= 1
     modes = "none,repolens,hybrid"
-    again = json.loads(
-        run(*args[:-1], "--modes", modes, "--threads", "1", "--json", env=env).stdout
-    )
-    assert again["threads"] == 1
+    proc = run(*args[:-1], "--modes", modes, "--threads", "2", "--json", env=env)
+    again = json.loads(proc.stdout)
+    # the local model process is shared: one already running keeps its threads, and eval
+    # says so instead of claiming the ones asked for
+    if again["threads"] != 2:
+        assert f"already running uses {again['threads']} thread" in proc.stderr
     for mode in ("none", "repolens"):  # the same prompts and answers (the counts saved by
         # the first run do not move the second one's windows)
         first = [(r["completion"], r["context_chars"]) for r in out["results"] if r["mode"] == mode]
