@@ -304,6 +304,7 @@ class CompletionEngine:
             allowed=lambda p: allowed(p) and _same_language(p, cur.language),
             receiver=cur.target if cur.trigger == "member" else None,
             nearby=self.reader.neighbours(cur.path, self.recent_files),
+            text_of=self.reader.text_of,
         )
         return [
             Choice(

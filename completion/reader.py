@@ -31,6 +31,7 @@ class RepoReader:
     def __init__(self, index: RepoIndex) -> None:
         self.index = index
         self._lines: OrderedDict[tuple[str, int], list[str]] = OrderedDict()
+        self._texts: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._windows: OrderedDict[tuple[str, int], list[tuple[int, int, frozenset[str]]]] = (
             OrderedDict()
         )
@@ -70,6 +71,20 @@ class RepoReader:
             if len(self._lines) > _LINES_CACHE:
                 self._lines.popitem(last=False)
         return lines
+
+    def text_of(self, path: str) -> str:
+        """An indexed file's text (the overlay's, for an open buffer), kept like its lines."""
+        key = (path, self.index.store.generation)
+        with self._lock:
+            hit = self._texts.get(key)
+            if hit is not None:
+                return hit
+        text = self.index.text(path) or ""
+        with self._lock:
+            self._texts[key] = text
+            if len(self._texts) > _LINES_CACHE:
+                self._texts.popitem(last=False)
+        return text
 
     def windows_of(self, path: str, stop: frozenset[str]) -> list[tuple[int, int, frozenset[str]]]:
         """A file's look-alike windows (line ranges and their identifiers)."""

@@ -28,7 +28,6 @@ _AFTER_CONSTRUCTION = 8  # lines searched below `x = Class(...)` for uses of `x.
 _MAX_SITES = 60  # call sites looked at per target (the first ones of each file)
 _MAX_PER_FILE = 6
 _MAX_FILES = 24  # files scanned for a receiver's name
-_MAX_LINES = 2000  # lines of each
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +39,15 @@ class Usage:
     score: float  # identifier overlap with the lines before the cursor, 0..1
     symbol: str
     core: str  # the using lines alone (the call; the construction and the member uses)
+
+
+def _common_dirs(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a.split("/")[:-1], b.split("/")[:-1], strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _call_end(lines: Sequence[str], n: int, limit: int = 4) -> int:
@@ -80,6 +88,7 @@ def find_usages(
     allowed: Callable[[str], bool],
     receiver: str | None = None,
     nearby: Sequence[str] = (),
+    text_of: Callable[[str], str] | None = None,
     limit: int = 3,
 ) -> list[Usage]:
     """Up to ``limit`` excerpts of other files using ``targets`` (at most one per file), the
@@ -98,15 +107,25 @@ def find_usages(
 
     if receiver and len(receiver) >= 3 and receiver not in ("self", "cls", "this"):
         use = re.compile(rf"(?<![\w.]){re.escape(receiver)}\.[A-Za-z_]")
+        dotted = receiver + "."
         named = [p for t in targets[:1] for p, _, _ in references(t.name)]
         files = list(dict.fromkeys([*nearby, *named]))
         for path in files[:_MAX_FILES]:
             if path == current_path or not allowed(path):
                 continue
+            joined = text_of(path) if text_of is not None else "\n".join(lines_of(path))
+            if dotted not in joined:
+                continue
             lines = lines_of(path)
             pick: Usage | None = None
-            for k, text in enumerate(lines[:_MAX_LINES]):
-                if not use.search(text) or text.lstrip().startswith(("def ", "async def ")):
+            k, offset = 0, 0
+            for seen, m in enumerate(use.finditer(joined)):
+                if seen >= _MAX_PER_FILE * 2:
+                    break
+                k += joined.count("\n", offset, m.start())
+                offset = m.start()
+                text = lines[k]
+                if text.lstrip().startswith(("def ", "async def ")):
                     continue
                 start = max(0, k - 1)
                 body = "\n".join(lines[start : k + 1])
@@ -123,8 +142,11 @@ def find_usages(
         call = re.compile(rf"(?<!\w){re.escape(name)}\(")
         method = target.kind == "method"
         sites = 0
-        for path, kind, rows in sorted(references(name)):
-            if path == current_path or kind != "call" or not allowed(path):
+        calls = sorted(r for r in references(name) if r[1] == "call" and r[0] != current_path)
+        # the files nearest the current one first (its directory, then its parent's ...)
+        calls.sort(key=lambda r: -_common_dirs(r[0], current_path))
+        for path, _kind, rows in calls[:_MAX_FILES]:
+            if sites >= _MAX_SITES or not allowed(path):
                 continue
             lines = lines_of(path)
             best: Usage | None = None
