@@ -33,7 +33,7 @@ def fetch_rows(table: str, *, limit: int = 100, order: str = "id") -> list[dict]
     """Rows of a table."""
     return []
 ''',
-    "shop/reports.py": '''from shop.api import Client, fetch_rows
+    "shop/reports.py": """from shop.api import Client, fetch_rows
 
 
 def weekly() -> list[dict]:
@@ -44,19 +44,19 @@ def weekly() -> list[dict]:
 def stock() -> dict:
     client = Client("https://shop.example", timeout=2.0)
     return client.get_json("/stock")
-''',
-    "shop/admin.py": '''from shop.api import fetch_rows
+""",
+    "shop/admin.py": """from shop.api import fetch_rows
 
 
 def users() -> list[dict]:
     return fetch_rows("users", limit=50)
-''',
-    "shop/new.py": '''from shop.api import Client, fetch_rows
+""",
+    "shop/new.py": """from shop.api import Client, fetch_rows
 
 
 def orders_today() -> list[dict]:
     placeholder
-''',
+""",
 }
 
 
