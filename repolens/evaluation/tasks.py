@@ -50,6 +50,7 @@ _SKIP = ("#", "import ", "from ", "@", "def ", "class ", "async def ", '"""', "'
 #: What a prompt shows of the current file, in characters (eval's default 512 prefix tokens and
 #: 128 suffix tokens, at ~4 characters a token).
 VIEW_BEFORE = 2000
+_SAME_ANSWER = 2  # tasks of one kind with the same hidden text, at most
 VIEW_AFTER = 500
 
 
@@ -233,10 +234,16 @@ def make_tasks(
                     rng.shuffle(tasks)
                     per_file[kind].append(tasks)
         for kind, files in per_file.items():
+            answers: Counter[str] = Counter()
             for r in range(max((len(f) for f in files), default=0)):
                 row = [f[r] for f in files if r < len(f)]
                 rng.shuffle(row)
-                pools[kind].extend(row)
+                for task in row:
+                    # a line the repository repeats (`app = Flask(__name__)` in every test
+                    # module) counts at most twice: one habit must not make the figures
+                    answers[task.expected.strip()] += 1
+                    if answers[task.expected.strip()] <= _SAME_ANSWER:
+                        pools[kind].append(task)
     if "commit" in pools and commits > 0:
         pool = _commit_candidates(index, commits)
         if unseen:

@@ -113,3 +113,21 @@ def test_an_answer_far_above_the_cursor_is_not_in_view(tmp_path: Path) -> None:
     assert below.in_view  # frobnicate(3) is in the lines just after it
     unseen = make_tasks(index, 50, kinds=("member",), unseen=True)
     assert [t.id for t in unseen] == [far.id]
+
+
+def test_a_line_the_repository_repeats_makes_at_most_two_tasks(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "web").mkdir(parents=True)
+    (repo / "web" / "__init__.py").write_text("")
+    (repo / "web" / "app.py").write_text(
+        "class App:\n    def __init__(self, name: str) -> None:\n        self.name = name\n"
+    )
+    for i in range(6):
+        (repo / "web" / f"view{i}.py").write_text(
+            f"from web.app import App\n\napp = App(__name__)\nother = App('view{i}')\n"
+        )
+    index = _index(repo, tmp_path)
+    calls = make_tasks(index, 50, kinds=("call",))
+    answers = [t.expected for t in calls]
+    assert answers.count("__name__)") == 2  # six files say it; two tasks are enough
+    assert sum(a.startswith("'view") for a in answers) == 6  # distinct lines all stay
