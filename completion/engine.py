@@ -294,6 +294,7 @@ class CompletionEngine:
         if not targets or cur.trigger not in ("call", "member"):
             return []
         query = "\n".join([*cur.lines[max(0, cur.line - 12) : cur.line], cur.line_before])
+        member = cur.trigger == "member"  # only a receiver's name is looked for nearby
         usages = find_usages(
             targets,
             current_path=cur.path,
@@ -301,10 +302,10 @@ class CompletionEngine:
             stop=cur.language.stop_words,
             references=self.index.references,
             lines_of=self.reader.lines_of,
-            allowed=lambda p: allowed(p) and _same_language(p, cur.language),
-            receiver=cur.target if cur.trigger == "member" else None,
-            nearby=self.reader.neighbours(cur.path, self.recent_files),
             text_of=self.reader.text_of,
+            allowed=lambda p: allowed(p) and _same_language(p, cur.language),
+            receiver=cur.target if member else None,
+            nearby=self.reader.neighbours(cur.path, self.recent_files) if member else (),
         )
         return [
             Choice(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import posixpath
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..errors import UsageError
 from ..indexer import Definition, LanguageSpec, RepoIndex, language_for_path
@@ -57,47 +58,37 @@ class RepoReader:
             return indexed, spec
         raise UsageError(f"{path}: no such file in {self.index.root}")
 
-    def lines_of(self, path: str) -> list[str]:
-        """An indexed file's lines (the overlay's, for an open buffer)."""
+    def _kept(
+        self, cache: OrderedDict[tuple[str, int], Any], path: str, make: Callable[[], Any]
+    ) -> Any:
+        """``make()`` for ``path`` at the index's current generation, kept in ``cache``."""
         key = (path, self.index.store.generation)
         with self._lock:
-            hit = self._lines.get(key)
+            hit = cache.get(key)
             if hit is not None:
                 return hit
-        text = self.index.text(path) or ""
-        lines = text.split("\n")
+        value = make()
         with self._lock:
-            self._lines[key] = lines
-            if len(self._lines) > _LINES_CACHE:
-                self._lines.popitem(last=False)
-        return lines
+            cache[key] = value
+            if len(cache) > _LINES_CACHE:
+                cache.popitem(last=False)
+        return value
 
     def text_of(self, path: str) -> str:
-        """An indexed file's text (the overlay's, for an open buffer), kept like its lines."""
-        key = (path, self.index.store.generation)
-        with self._lock:
-            hit = self._texts.get(key)
-            if hit is not None:
-                return hit
-        text = self.index.text(path) or ""
-        with self._lock:
-            self._texts[key] = text
-            if len(self._texts) > _LINES_CACHE:
-                self._texts.popitem(last=False)
+        """An indexed file's text (the overlay's, for an open buffer)."""
+        text: str = self._kept(self._texts, path, lambda: self.index.text(path) or "")
         return text
+
+    def lines_of(self, path: str) -> list[str]:
+        """An indexed file's lines (the overlay's, for an open buffer)."""
+        lines: list[str] = self._kept(self._lines, path, lambda: self.text_of(path).split("\n"))
+        return lines
 
     def windows_of(self, path: str, stop: frozenset[str]) -> list[tuple[int, int, frozenset[str]]]:
         """A file's look-alike windows (line ranges and their identifiers)."""
-        key = (path, self.index.store.generation)
-        with self._lock:
-            hit = self._windows.get(key)
-            if hit is not None:
-                return hit
-        windows = file_windows(self.lines_of(path), stop, max_lines=600)
-        with self._lock:
-            self._windows[key] = windows
-            if len(self._windows) > _LINES_CACHE:
-                self._windows.popitem(last=False)
+        windows: list[tuple[int, int, frozenset[str]]] = self._kept(
+            self._windows, path, lambda: file_windows(self.lines_of(path), stop, max_lines=600)
+        )
         return windows
 
     def current_definitions(

@@ -85,10 +85,10 @@ def find_usages(
     stop: frozenset[str],
     references: Callable[[str], list[tuple[str, str, list[int]]]],
     lines_of: Callable[[str], list[str]],
+    text_of: Callable[[str], str],
     allowed: Callable[[str], bool],
     receiver: str | None = None,
     nearby: Sequence[str] = (),
-    text_of: Callable[[str], str] | None = None,
     limit: int = 3,
 ) -> list[Usage]:
     """Up to ``limit`` excerpts of other files using ``targets`` (at most one per file), the
@@ -113,7 +113,7 @@ def find_usages(
         for path in files[:_MAX_FILES]:
             if path == current_path or not allowed(path):
                 continue
-            joined = text_of(path) if text_of is not None else "\n".join(lines_of(path))
+            joined = text_of(path)
             if dotted not in joined:
                 continue
             lines = lines_of(path)

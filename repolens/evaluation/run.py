@@ -248,9 +248,6 @@ class Evaluation:
         raw = "".join(self.model.complete(prompt, self.params))
         return raw, (time.perf_counter() - started) * 1000
 
-    def run_task(self, task: EvalTask) -> list[EvalResult]:
-        return [r for group in self._run_group([task]) for r in group]
-
     def _run_group(self, tasks: Sequence[EvalTask]) -> list[list[EvalResult]]:
         """The results of tasks of one file, in task order. The model runs mode by mode
         across them (consecutive prompts of one mode in one file share the repository header,

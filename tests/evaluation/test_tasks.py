@@ -88,12 +88,21 @@ def test_unseen_keeps_only_answers_the_file_does_not_give_away(
     assert {t.id for t in unseen} == {t.id for t in every if not t.in_view}
 
 
-def test_an_answer_far_above_the_cursor_is_not_in_view(tmp_path: Path) -> None:
+def _package(tmp_path: Path, package: str, module: str, text: str) -> Path:
+    """A repository with one package holding ``module``; tests add the files that use it."""
     repo = tmp_path / "repo"
-    (repo / "pkg").mkdir(parents=True)
-    (repo / "pkg" / "__init__.py").write_text("")
-    (repo / "pkg" / "engine.py").write_text(
-        "class Engine:\n    def frobnicate(self, level: int) -> int:\n        return level\n"
+    (repo / package).mkdir(parents=True)
+    (repo / package / "__init__.py").write_text("")
+    (repo / package / module).write_text(text)
+    return repo
+
+
+def test_an_answer_far_above_the_cursor_is_not_in_view(tmp_path: Path) -> None:
+    repo = _package(
+        tmp_path,
+        "pkg",
+        "engine.py",
+        "class Engine:\n    def frobnicate(self, level: int) -> int:\n        return level\n",
     )
     filler = "".join(
         f"VALUE_{i} = {i}  # a constant to push the first use out of view\n" for i in range(60)
@@ -116,11 +125,11 @@ def test_an_answer_far_above_the_cursor_is_not_in_view(tmp_path: Path) -> None:
 
 
 def test_a_line_the_repository_repeats_makes_at_most_two_tasks(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    (repo / "web").mkdir(parents=True)
-    (repo / "web" / "__init__.py").write_text("")
-    (repo / "web" / "app.py").write_text(
-        "class App:\n    def __init__(self, name: str) -> None:\n        self.name = name\n"
+    repo = _package(
+        tmp_path,
+        "web",
+        "app.py",
+        "class App:\n    def __init__(self, name: str) -> None:\n        self.name = name\n",
     )
     for i in range(6):
         (repo / "web" / f"view{i}.py").write_text(
