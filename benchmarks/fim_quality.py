@@ -14,6 +14,8 @@ them (the issue asks for 200 such tasks; flask has 85 and httpx 150):
 - repolens exact >= none + 0.10 and >= bm25 + 0.05; first identifier >= none + 0.15;
 - on all tasks, repolens exact never below none (beyond two standard errors).
 
+Every difference comes with its paired standard error: the modes ran on the same tasks.
+
 The public pair: pallets/flask and encode/httpx.
 """
 
@@ -65,26 +67,36 @@ def _eval(repo: Path, args: argparse.Namespace, gguf: Path) -> dict[str, Any]:
     return out
 
 
-def _targets(summary: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+def _targets(
+    summary: dict[str, dict[str, dict[str, float]]],
+    differences: dict[str, dict[str, dict[str, float]]],
+) -> list[str]:
+    """The issue's targets, each difference with its paired standard error (the modes ran on
+    the same tasks)."""
     lines = []
-    group = summary.get(DECIDING, {})
-    if {"none", "bm25", "repolens"} <= set(group):
-        none, bm25, ours = group["none"], group["bm25"], group["repolens"]
-        checks = [
-            ("exact >= none + 0.10", ours["exact"], none["exact"] + 0.10),
-            ("exact >= bm25 + 0.05", ours["exact"], bm25["exact"] + 0.05),
-            ("first id >= none + 0.15", ours["first_identifier"], none["first_identifier"] + 0.15),
-        ]
-        for name, got, want in checks:
-            verdict = "met" if got >= want else "NOT met"
-            lines.append(f"  {name}: {got:.2f} vs {want:.2f} ({verdict}, n={int(ours['n'])})")
-    every = summary.get("all", {})
-    if {"none", "repolens"} <= set(every):
-        none, ours = every["none"], every["repolens"]
-        worse = ours["exact"] + 2 * max(ours["exact_se"], none["exact_se"]) < none["exact"]
+    group = differences.get(DECIDING, {})
+    checks = [
+        ("exact >= none + 0.10", "repolens-none", "exact", 0.10),
+        ("exact >= bm25 + 0.05", "repolens-bm25", "exact", 0.05),
+        ("first id >= none + 0.15", "repolens-none", "first_identifier", 0.15),
+    ]
+    for name, pair, key, want in checks:
+        d = group.get(pair)
+        if d is None:
+            continue
+        verdict = "met" if d[key] >= want else "NOT met"
         lines.append(
-            f"  all tasks, never worse than none: {ours['exact']:.2f} vs {none['exact']:.2f} "
-            f"({'NOT met' if worse else 'met'}, n={int(ours['n'])})"
+            f"  {name}: {d[key]:+.2f}±{d[key + '_se']:.2f} vs +{want:.2f} "
+            f"({verdict}, n={int(d['n'])})"
+        )
+    every = summary.get("all", {})
+    d = differences.get("all", {}).get("repolens-none")
+    if d is not None and {"none", "repolens"} <= set(every):
+        worse = d["exact"] + 2 * d["exact_se"] < 0
+        lines.append(
+            f"  all tasks, never worse than none: {every['repolens']['exact']:.2f} vs "
+            f"{every['none']['exact']:.2f}, {d['exact']:+.2f}±{d['exact_se']:.2f} "
+            f"({'NOT met' if worse else 'met'}, n={int(d['n'])})"
         )
     return lines
 
@@ -133,14 +145,14 @@ def main() -> int:
                     f"p95 {s['latency_p95_ms']:.0f} ms  tokens {s['prompt_tokens']:.0f}"
                 )
         print("  targets:")
-        for line in _targets(out["summary"]):
+        for line in _targets(out["summary"], out["differences"]):
             print(line)
         for w in out["warnings"]:
             print(f"  warning: {w}")
     if args.json:
         print(json.dumps(results, indent=2))
     elif len(results) > 1:
-        pooled = _pooled(results)
+        pooled, pooled_differences = _pooled(results)
         print(f"== pooled over {', '.join(results)}")
         for mode, s in pooled.get(DECIDING, {}).items():
             print(
@@ -148,33 +160,54 @@ def main() -> int:
                 f"first id {s['first_identifier']:.2f}±{s['first_identifier_se']:.2f}"
             )
         print("  targets:")
-        for line in _targets(pooled):
+        for line in _targets(pooled, pooled_differences):
             print(line)
     return 0
 
 
-def _pooled(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
-    """The deciding-not-in-view and all-task figures over every repository's tasks at once."""
-    groups: dict[str, dict[str, list[dict[str, Any]]]] = {DECIDING: {}, "all": {}}
-    for out in results.values():
+def _pooled(
+    results: dict[str, dict[str, Any]],
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, dict[str, dict[str, float]]]]:
+    """The deciding-not-in-view and all-task figures over every repository's tasks at once,
+    and repolens's paired differences to the other modes there."""
+    groups: dict[str, dict[str, dict[str, dict[str, Any]]]] = {DECIDING: {}, "all": {}}
+    for repo, out in results.items():
         tasks = {t["id"]: t for t in out["task_list"]}
         for r in out["results"]:
             t = tasks[r["task"]]
-            groups["all"].setdefault(r["mode"], []).append(r)
+            key = f"{repo}:{r['task']}"  # two repositories may have the same path
+            groups["all"].setdefault(r["mode"], {})[key] = r
             if t["kind"] in ("call", "member") and not t["in_view"]:
-                groups[DECIDING].setdefault(r["mode"], []).append(r)
-    out: dict[str, dict[str, dict[str, float]]] = {}
+                groups[DECIDING].setdefault(r["mode"], {})[key] = r
+    summary: dict[str, dict[str, dict[str, float]]] = {}
+    differences: dict[str, dict[str, dict[str, float]]] = {}
     for name, per_mode in groups.items():
-        out[name] = {}
+        summary[name], differences[name] = {}, {}
         for mode, rs in per_mode.items():
-            n = len(rs)
-            row: dict[str, float] = {"n": n}
-            for key in ("exact", "first_identifier"):
-                p = sum(bool(r[key]) for r in rs) / n
-                row[key] = p
-                row[f"{key}_se"] = (p * (1 - p) / n) ** 0.5
-            out[name][mode] = row
-    return out
+            summary[name][mode] = _rates(list(rs.values()), lambda r, k: float(bool(r[k])))
+        ours = per_mode.get("repolens", {})
+        for mode, rs in per_mode.items():
+            if mode == "repolens":
+                continue
+            pairs = [(ours[k], rs[k]) for k in ours if k in rs]
+            if pairs:
+                differences[name][f"repolens-{mode}"] = _rates(
+                    pairs, lambda p, k: float(bool(p[0][k])) - float(bool(p[1][k]))
+                )
+    return summary, differences
+
+
+def _rates(items: list[Any], value: Any) -> dict[str, float]:
+    """n, and the mean and standard error of ``value(item, key)`` for exact and first id."""
+    n = len(items)
+    row: dict[str, float] = {"n": n}
+    for key in ("exact", "first_identifier"):
+        xs = [value(item, key) for item in items]
+        mean = sum(xs) / n
+        var = sum((x - mean) ** 2 for x in xs) / (n - 1) if n > 1 else 0.0
+        row[key] = mean
+        row[f"{key}_se"] = (var / n) ** 0.5
+    return row
 
 
 if __name__ == "__main__":

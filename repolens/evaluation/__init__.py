@@ -4,7 +4,7 @@ Tasks are made from the repository (:mod:`.tasks`), completed by the configured 
 several context modes (:mod:`.run`), scored (:mod:`.metrics`) and reported (:mod:`.report`).
 """
 
-from .metrics import Score, Summary, score, summarize
+from .metrics import Difference, Score, Summary, difference, score, summarize
 from .run import MODES, EvalResult, Evaluation, Report
 from .tasks import DECIDING, KINDS, EvalTask, first_identifier, make_tasks
 
@@ -12,12 +12,14 @@ __all__ = [
     "DECIDING",
     "KINDS",
     "MODES",
+    "Difference",
     "EvalResult",
     "EvalTask",
     "Evaluation",
     "Report",
     "Score",
     "Summary",
+    "difference",
     "first_identifier",
     "make_tasks",
     "score",

@@ -5,7 +5,10 @@
 - edit similarity: 1 - normalized Levenshtein distance of the two lines (rapidfuzz).
 
 Means come with their standard error (``sqrt(p(1-p)/n)`` for rates), so that two modes whose
-difference is within noise are not read as different.
+difference is within noise are not read as different. Two modes ran on the same tasks, so their
+difference has a *paired* standard error (of the per-task differences): much smaller than
+either mode's own when both get the same tasks right, and the one to read a target like
+"repolens >= bm25 + 0.05" against.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .tasks import first_identifier
 
-__all__ = ["Score", "Summary", "score", "summarize"]
+__all__ = ["Difference", "Score", "Summary", "difference", "score", "summarize"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +113,33 @@ def summarize(
         prompt_tokens=statistics.fmean(prompt_tokens) if prompt_tokens else 0.0,
         prefix_reuse=statistics.fmean(prefix_reuse) if prefix_reuse else 0.0,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One mode minus another over the same tasks, with the paired standard errors."""
+
+    n: int
+    exact: float
+    exact_se: float
+    first_identifier: float
+    first_identifier_se: float
+
+    def as_json(self) -> dict[str, float | int]:
+        return {
+            "n": self.n,
+            "exact": round(self.exact, 4),
+            "exact_se": round(self.exact_se, 4),
+            "first_identifier": round(self.first_identifier, 4),
+            "first_identifier_se": round(self.first_identifier_se, 4),
+        }
+
+
+def difference(ours: Sequence[Score], theirs: Sequence[Score]) -> Difference:
+    """``ours - theirs``, task by task (the two sequences are the same tasks, in order)."""
+    if len(ours) != len(theirs):
+        raise ValueError(f"paired scores differ in length: {len(ours)} and {len(theirs)}")
+    pairs = list(zip(ours, theirs, strict=True))
+    exact = _mean_se([float(a.exact) - float(b.exact) for a, b in pairs])
+    ident = _mean_se([float(a.first_identifier) - float(b.first_identifier) for a, b in pairs])
+    return Difference(len(ours), exact[0], exact[1], ident[0], ident[1])

@@ -42,11 +42,13 @@ def warnings(report: Report, template: str, supports_suffix: bool) -> list[str]:
             f"{ours.exact:.2f}): this looks like a wrong template ({template}) or a chat model "
             "that does not infill; check model.template and that the model is a FIM code model"
         )
+    worse = report.differences().get("all", {}).get("none")
     if (
         none is not None
         and ours is not None
-        and ours.n >= _MIN_TASKS
-        and ours.exact + 2 * max(ours.exact_se, none.exact_se) < none.exact
+        and worse is not None
+        and worse.n >= _MIN_TASKS
+        and worse.exact + 2 * worse.exact_se < 0  # paired: the same tasks, fewer right
     ):
         out.append(
             f"repolens's context made exact match worse than no context ({ours.exact:.2f} vs "
@@ -65,13 +67,23 @@ def table(report: Report) -> str:
         f"{'mode':<9} {'n':>4} {'exact':>10} {'first id':>10} {'edit sim':>10} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'tokens':>7} {'reuse':>6}"
     )
+    differences = report.differences()
     for group, per_mode in report.summary().items():
         lines.append(f"{group}")
         lines.append("  " + header)
         for mode, s in per_mode.items():
             lines.append("  " + _row(mode, s))
+        for other, d in differences.get(group, {}).items():
+            lines.append(
+                f"  repolens - {other}: exact {_signed(d.exact, d.exact_se)}, "
+                f"first id {_signed(d.first_identifier, d.first_identifier_se)} (paired)"
+            )
         lines.append("")
     return "\n".join(lines).rstrip("\n")
+
+
+def _signed(value: float, se: float) -> str:
+    return f"{value:+.2f}±{se:.2f}"
 
 
 def _row(mode: str, s: Summary) -> str:
@@ -93,6 +105,10 @@ def as_json(report: Report, meta: dict[str, Any], warned: list[str]) -> dict[str
         "summary": {
             group: {mode: s.as_json() for mode, s in per_mode.items()}
             for group, per_mode in report.summary().items()
+        },
+        "differences": {
+            group: {f"repolens-{other}": d.as_json() for other, d in row.items()}
+            for group, row in report.differences().items()
         },
         "warnings": warned,
         "task_list": [t.as_json() for t in report.tasks],

@@ -34,7 +34,7 @@ from ..secret_filter import redact, secret_file
 from ..tokens import TokenCounter
 from ..types import Snippet
 from .bm25 import BM25
-from .metrics import Score, Summary, score, summarize
+from .metrics import Difference, Score, Summary, difference, score, summarize
 from .tasks import EvalTask
 
 if TYPE_CHECKING:
@@ -147,6 +147,27 @@ class Report:
                 for mode, rs in ((m, per_mode[m]) for m in self.modes)
                 if rs
             }
+        return out
+
+    def differences(self, ours: str = "repolens") -> dict[str, dict[str, Difference]]:
+        """group -> other mode -> ``ours`` minus that mode on the same tasks (paired)."""
+        if ours not in self.modes:
+            return {}
+        by_task: dict[str, dict[str, Score]] = defaultdict(dict)
+        for r in self.results:
+            by_task[r.task.id][r.mode] = r.score
+        out: dict[str, dict[str, Difference]] = {}
+        for name, member in self.groups().items():
+            ids = [t.id for t in self.tasks if member(t) and ours in by_task.get(t.id, {})]
+            row = {}
+            for other in self.modes:
+                paired = [i for i in ids if other != ours and other in by_task[i]]
+                if paired:
+                    row[other] = difference(
+                        [by_task[i][ours] for i in paired], [by_task[i][other] for i in paired]
+                    )
+            if row:
+                out[name] = row
         return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from repolens.evaluation import EvalResult, EvalTask, Report, score, summarize
+from repolens.evaluation import EvalResult, EvalTask, Report, difference, score, summarize
 from repolens.evaluation.report import table, warnings
 
 
@@ -53,3 +53,19 @@ def test_warnings_read_the_numbers() -> None:
     assert any("no fill-in-the-middle" in w for w in warnings(_report(5, 9), "prefix-only", False))
     text = table(_report(5, 9))
     assert "deciding, answer not in the file" in text and "0.45" in text
+
+
+def test_differences_are_paired_over_the_same_tasks() -> None:
+    # repolens gets every task none gets, and four more: the modes' own standard errors
+    # (about 0.11 each) overlap, the paired one (0.09) says the +0.20 is real
+    report = _report(5, 9)
+    d = report.differences()["all"]["none"]
+    assert d.n == 20 and d.exact == pytest.approx(0.20)
+    summary = report.summary()["all"]
+    assert d.exact_se < min(summary["none"].exact_se, summary["repolens"].exact_se)
+    assert d.exact_se == pytest.approx(0.0918, abs=1e-3)  # stdev of 4 ones in 20 / sqrt(20)
+    assert "repolens - none: exact +0.20±0.09" in table(report)
+    # a mode missing from a task pairs nothing there; unequal inputs are a bug, not a figure
+    assert Report(("none",), report.tasks, report.results).differences() == {}
+    with pytest.raises(ValueError, match="differ in length"):
+        difference([score("a", "a")], [])
