@@ -27,6 +27,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from .postprocess import decide_mode, postprocess
 from .reader import RepoReader
 from .render import Rendered, full_fits, render
 from .retrieval import Candidate, gather
-from .similar import similar_windows
+from .similar import identifiers, similar_windows
 from .templates import FimTemplate
 from .usages import Usage, find_usages
 
@@ -57,6 +58,9 @@ __all__ = ["CompletionEngine", "CompletionResult", "ContextResult", "resolve_pos
 log = logging.getLogger(__name__)
 
 _COUNT_CACHE = 20_000
+_LOOKALIKE_FILES = 6  # files found repository-wide for look-alike windows
+_LOOKALIKE_TERMS = 24  # identifiers nearest the cursor the search picks its rarest from
+_PARTIAL_WORD = re.compile(r"\w+$")
 
 
 @dataclass
@@ -257,15 +261,42 @@ class CompletionEngine:
             return self.template.file_header.format(path=path)
         return f"# Path: {path} (lines 1-1)\n\n"
 
-    def _similar_choices(self, cur: Cursor, neighbours: Sequence[str]) -> list[Choice]:
+    def _lookalike_files(self, cur: Cursor, allowed: Callable[[str], bool]) -> list[str]:
+        """Files of the current one's language holding the chunks most like the lines before
+        the cursor, repository-wide, best first (at most ``_LOOKALIKE_FILES``).
+
+        The search takes the identifiers nearest the cursor (a word still being typed aside),
+        so the keystrokes of one word ask the index once (:meth:`RepoReader.ranked_chunks`
+        keeps the answer)."""
+        stop = cur.language.stop_words
+        before = _PARTIAL_WORD.sub("", cur.line_before)
+        words = identifiers("\n".join([*cur.lines[max(0, cur.line - 10) : cur.line], before]))
+        terms = list(dict.fromkeys(w.lower().strip("_") for w in reversed(words) if w not in stop))
+        terms = [t for t in terms if len(t) > 1][:_LOOKALIKE_TERMS]
+        out: list[str] = []
+        for hit in self.reader.ranked_chunks(tuple(terms), 4 * _LOOKALIKE_FILES):
+            if hit.path in out or hit.path == cur.path:
+                continue
+            spec = language_for_path(hit.path)
+            if spec is None or spec.name != cur.language.name or not allowed(hit.path):
+                continue
+            out.append(hit.path)
+            if len(out) >= _LOOKALIKE_FILES:
+                break
+        return out
+
+    def _similar_choices(
+        self, cur: Cursor, neighbours: Sequence[str], allowed: Callable[[str], bool]
+    ) -> list[Choice]:
         query = "\n".join([*cur.lines[max(0, cur.line - 12) : cur.line], cur.line_before])
-        # open/recent files first (their windows are warm), then a few import neighbours
+        # open/recent files first (their windows are warm), then a few import neighbours, then
+        # the files anywhere in the repository whose chunks best match these lines (FTS5's
+        # BM25): near-duplicates live in sibling tests and examples, not in the imports
         recent = [p for p in neighbours if p in self.recent_files][:6]
         others = [p for p in neighbours if p not in self.recent_files][:3]
+        paths = list(dict.fromkeys([*recent, *others, *self._lookalike_files(cur, allowed)]))
         files = [
-            (p, self.reader.windows_of(p, cur.language.stop_words))
-            for p in recent + others
-            if p != cur.path
+            (p, self.reader.windows_of(p, cur.language.stop_words)) for p in paths if p != cur.path
         ]
         windows = similar_windows(query, files, stop=cur.language.stop_words, top=3)
         out = []
@@ -443,7 +474,8 @@ class CompletionEngine:
         if ctx_budget > 0 and sum(s.tokens for s in snippets) < 0.8 * ctx_budget:
             # room left: top up with look-alike code and a map of the neighbourhood
             neighbours = [p for p in self.reader.neighbours(path, self.recent_files) if allowed(p)]
-            fillers = self._similar_choices(cur, neighbours) + self._repo_map_choices(neighbours)
+            fillers = self._similar_choices(cur, neighbours, allowed)
+            fillers += self._repo_map_choices(neighbours)
             if fillers:
                 choices = sorted(choices + fillers, key=lambda c: -c.score)
                 snippets = fit(choices, ctx_budget, self.count, clean=_clean)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import UsageError
-from ..indexer import Definition, LanguageSpec, RepoIndex, language_for_path
+from ..indexer import ChunkHit, Definition, LanguageSpec, RepoIndex, language_for_path
 from ..indexer.discovery import check_content
 from ..indexer.extract import extract
 from .similar import file_windows
@@ -36,6 +36,7 @@ class RepoReader:
         self._windows: OrderedDict[tuple[str, int], list[tuple[int, int, frozenset[str]]]] = (
             OrderedDict()
         )
+        self._ranked: OrderedDict[tuple[str, int], list[ChunkHit]] = OrderedDict()
         self._lock = threading.Lock()
 
     def file_text(self, path: str, text: str | None) -> tuple[str, LanguageSpec]:
@@ -90,6 +91,15 @@ class RepoReader:
             self._windows, path, lambda: file_windows(self.lines_of(path), stop, max_lines=600)
         )
         return windows
+
+    def ranked_chunks(self, terms: tuple[str, ...], limit: int) -> list[ChunkHit]:
+        """:meth:`RepoIndex.ranked_chunks`, kept per index generation: the keystrokes of one
+        word ask the same question."""
+        key = f"{limit}\x00" + "\x00".join(terms)
+        hits: list[ChunkHit] = self._kept(
+            self._ranked, key, lambda: self.index.ranked_chunks(list(terms), limit)
+        )
+        return hits
 
     def current_definitions(
         self, path: str, buffer: str, spec: LanguageSpec, cursor_line: int

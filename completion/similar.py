@@ -8,9 +8,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Window", "file_windows", "similar_windows", "tokens_of"]
+__all__ = ["Window", "file_windows", "identifiers", "similar_windows", "tokens_of"]
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def identifiers(text: str) -> list[str]:
+    """Identifier-like words of ``text``, in order."""
+    return _WORD.findall(text)
 
 
 def tokens_of(text: str, stop: frozenset[str] = frozenset()) -> set[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -393,6 +393,13 @@ class RepoIndex:
         do it faster than FTS5's per-row ``bm25()``.
         """
         return self._db.term_chunk_ids(term, column)
+
+    def ranked_chunks(self, terms: Sequence[str], limit: int = 8) -> list[ChunkHit]:
+        """The chunks of the database that best match the rarest of ``terms`` (whole lower-case
+        identifiers or their parts, as the FTS column holds them) that at least two chunks
+        hold, by FTS5's BM25, best first; overlays are not included. A vocabulary lookup and
+        one ranked query over a few rare terms: cheap enough for completion time."""
+        return self._db.ranked_chunks(terms, limit)
 
     def all_chunks(self) -> list[ChunkHit]:
         """Every chunk of the database (score 0), by id; overlays are not included."""

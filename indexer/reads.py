@@ -10,7 +10,7 @@ are not known here: :class:`~.index.RepoIndex` puts them over these answers.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,6 +218,38 @@ class StoreReads:
             "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (f'{column} : "{term}"',)
         )
         return [r[0] for r in rows]
+
+    def ranked_chunks(self, terms: Sequence[str], limit: int, rarest: int = 6) -> list[ChunkHit]:
+        """The ``limit`` chunks that best match the ``rarest`` of ``terms`` held by at least
+        two chunks (FTS5's BM25), best first, with the score (higher is better).
+
+        Rare terms are what near-duplicates share, and what the search costs little for: a
+        term in every chunk reads every chunk's row."""
+        wanted = list(dict.fromkeys(t for t in terms if t and '"' not in t))
+        if not wanted or limit < 1:
+            return []
+        try:
+            counts = self._rows(
+                "SELECT term, doc FROM temp.chunks_vocab WHERE term IN"
+                f" ({','.join('?' * len(wanted))})",
+                tuple(wanted),
+            )
+            df = {term: doc for term, doc in counts}
+            wanted = sorted((t for t in wanted if df.get(t, 0) >= 2), key=lambda t: df[t])
+        except sqlite3.OperationalError:  # no vocabulary view on this connection
+            pass
+        quoted = [f'"{t}"' for t in wanted[:rarest]]
+        if not quoted:
+            return []
+        rows = self._rows(
+            "SELECT chunks.id, files.path, start_line, end_line, kind, symbol, chars, rank"
+            " FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?"
+            " ORDER BY rank LIMIT ?) AS hits"
+            " JOIN chunks ON chunks.id = hits.rowid JOIN files ON files.id = chunks.file_id"
+            " ORDER BY rank",
+            (f"terms : ({' OR '.join(quoted)})", limit),
+        )
+        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], -r[7]) for r in rows]
 
     def all_chunks(self) -> list[ChunkHit]:
         rows = self._rows(f"{_CHUNKS} ORDER BY chunks.id")

@@ -30,6 +30,13 @@ def test_eval_json_on_the_fixture(fixture_repo: Callable[[str], Path], fim_model
         assert mode["n"] == 3 and 0 <= mode["exact"] <= 1 and mode["latency_p50_ms"] > 0
     # the context modes add text to the prompt; the none mode has only the current file
     assert overall["repolens"]["prompt_tokens"] > overall["none"]["prompt_tokens"]
+    # repolens against each other mode on the same tasks, with the paired standard error
+    paired = out["differences"]["all"]
+    assert set(paired) == {"repolens-none", "repolens-bm25"}
+    for key, d in paired.items():
+        other = overall[key.split("-")[1]]
+        assert d["n"] == 3 and d["exact_se"] >= 0
+        assert abs(d["exact"] - (overall["repolens"]["exact"] - other["exact"])) < 1e-3
     assert out["estimate_s"] > 0
     assert isinstance(out["threads"], int) and out["threads"] >= 1
     modes = "none,repolens,hybrid"

@@ -108,3 +108,28 @@ def test_a_corrupt_file_found_mid_use_is_rebuilt_and_answers_empty(
     idx.update(workers=1)
     assert [d.path for d in idx.definitions("helper")] == ["pkg/core.py"]
     idx.close()
+
+
+def test_ranked_chunks_rank_by_bm25_over_the_shared_terms(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "a").mkdir(parents=True)
+    (root / "a/one.py").write_text("def fetch_orders(session):\n    return session.query(Order)\n")
+    (root / "a/two.py").write_text("def total(rows):\n    return sum(r.amount for r in rows)\n")
+    (root / "a/three.py").write_text(
+        "def refund(session, order):\n    session.delete(order)\n    return Order\n"
+    )
+    idx = RepoIndex(root, cache_dir=tmp_path / "cache")
+    idx.update(workers=1)
+    hits = idx.ranked_chunks(["session", "order", "nowhere"], limit=5)
+    # three.py matches both terms; one.py only "session" (and "order" is a part of Order)
+    assert [h.path for h in hits][:2] == ["a/three.py", "a/one.py"]
+    assert all(h.score > 0 for h in hits) and hits[0].score >= hits[1].score
+    assert "a/two.py" not in {h.path for h in hits}
+    assert idx.ranked_chunks(["session"], limit=1)[0].path in ("a/one.py", "a/three.py")
+    # a term one chunk holds is no look-alike of anything (it is the asking file's own)
+    assert idx.ranked_chunks(["amount"], limit=5) == []
+    # nothing to ask, a quote (FTS5 syntax) or a zero limit: no query, no error
+    assert idx.ranked_chunks([], limit=5) == []
+    assert idx.ranked_chunks(['a"b'], limit=5) == []
+    assert idx.ranked_chunks(["session"], limit=0) == []
+    idx.close()

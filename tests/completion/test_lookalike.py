@@ -1,0 +1,67 @@
+"""Look-alike code from anywhere in the repository (``source: similar``): the near-duplicate of
+the lines before the cursor usually lives in a sibling test or another example, not in the
+files the current one imports, so the engine finds it through the index's full-text search.
+A real index of a real repository on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.completion.conftest import make_engine, typing_at
+
+_CLIENT_TEST = """from shop.app import create_app
+
+
+def test_{name}_orders_listed():
+    app = create_app({{"TESTING": True, "DATABASE": "memory"}})
+    client = app.test_client()
+    response = client.get("/{name}/orders", headers={{"X-Tenant": "acme"}})
+    assert response.status_code == 200
+    assert response.json["orders"] == []
+"""
+
+FILES = {
+    "shop/__init__.py": "",
+    "shop/app.py": '''def create_app(config=None):
+    """The application."""
+    return object()
+''',
+    # the look-alike: three directories away, and nothing imports it or is imported by it
+    "integration/tenants/acme/test_listing.py": _CLIENT_TEST.format(name="acme"),
+    # the same words in another language: never a look-alike for a Python file
+    "web/static/orders.js": (
+        "function test_acme_orders_listed(app, client, response) {\n"
+        '  const client_ = app.test_client(); client.get("/acme/orders"); response.json;\n'
+        "}\n"
+    ),
+    "docs/new/test_new.py": """from shop.app import create_app
+
+
+def test_new_orders_listed():
+    app = create_app({"TESTING": True, "DATABASE": "memory"})
+    client = app.test_client()
+    placeholder
+""",
+}
+
+
+def _repo(tmp_path: Path) -> Path:
+    for rel, text in FILES.items():
+        p = tmp_path / "repo" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return tmp_path / "repo"
+
+
+def test_a_near_duplicate_anywhere_in_the_repository_is_shown(tmp_path: Path) -> None:
+    engine = make_engine(_repo(tmp_path))
+    at = typing_at(engine)
+    ctx = at("docs/new/test_new.py", 7, "    response = client.get(")
+    similar = [s for s in ctx.snippets if s.source == "similar"]
+    assert [s.path for s in similar] == ["integration/tenants/acme/test_listing.py"]
+    assert 'headers={"X-Tenant": "acme"}' in similar[0].text
+    # not a neighbour: found by the repository-wide search, not by imports or directories
+    assert "integration/tenants/acme/test_listing.py" not in engine.reader.neighbours(
+        "docs/new/test_new.py", []
+    )
+    assert all(not s.path.endswith(".js") for s in ctx.snippets)
