@@ -24,6 +24,14 @@ class EstimateTokenizer:
         return [self.count(t) for t in texts]
 
 
+def write_repo(root: Path, files: dict[str, str]) -> None:
+    """``files`` (relative path -> text) written under ``root``."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
 def make_engine(repo: Path, template: str = "qwen2.5-coder", **settings: int) -> CompletionEngine:
     index = RepoIndex(repo)
     index.update()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.completion.conftest import make_engine, typing_at
+from tests.completion.conftest import make_engine, typing_at, write_repo
 
 _CLIENT_TEST = """from shop.app import create_app
 
@@ -46,10 +46,7 @@ def test_new_orders_listed():
 
 
 def _repo(tmp_path: Path) -> Path:
-    for rel, text in FILES.items():
-        p = tmp_path / "repo" / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
+    write_repo(tmp_path / "repo", FILES)
     return tmp_path / "repo"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from repolens.completion.budget import Choice, select
 from repolens.completion.render import Rendered
-from tests.completion.conftest import make_engine, typing_at
+from tests.completion.conftest import make_engine, typing_at, write_repo
 
 FILES = {
     "shop/__init__.py": "",
@@ -61,10 +61,7 @@ def orders_today() -> list[dict]:
 
 
 def _repo(tmp_path: Path) -> Path:
-    for rel, text in FILES.items():
-        p = tmp_path / "repo" / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
+    write_repo(tmp_path / "repo", FILES)
     return tmp_path / "repo"
 
 

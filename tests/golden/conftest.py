@@ -76,7 +76,7 @@ def indexed_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexedRe
             if files is None:
                 shutil.copytree(FIXTURES / "repos" / name, root)
             else:
-                write_repo(root, files)
+                completion_conftest.write_repo(root, files)
             index = RepoIndex(root, cache_dir=cache)
             index.update(workers=1)
             built[name] = index
@@ -85,13 +85,6 @@ def indexed_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexedRe
     yield make
     for index in built.values():
         index.close()
-
-
-def write_repo(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
 
 
 @dataclass
