@@ -32,6 +32,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+from repolens.evaluation import Score, difference, summarize  # noqa: E402
 from tests.tools.fim_model import default_path  # noqa: E402
 
 DECIDING = "deciding, answer not in view"
@@ -184,30 +185,26 @@ def _pooled(
     for name, per_mode in groups.items():
         summary[name], differences[name] = {}, {}
         for mode, rs in per_mode.items():
-            summary[name][mode] = _rates(list(rs.values()), lambda r, k: float(bool(r[k])))
+            rows = list(rs.values())
+            summary[name][mode] = summarize(
+                [_score(r) for r in rows],
+                [r["latency_ms"] for r in rows],
+                [r["prompt_tokens"] for r in rows],
+                [r["prefix_reuse"] for r in rows],
+            ).as_json()
         ours = per_mode.get("repolens", {})
         for mode, rs in per_mode.items():
-            if mode == "repolens":
-                continue
-            pairs = [(ours[k], rs[k]) for k in ours if k in rs]
-            if pairs:
-                differences[name][f"repolens-{mode}"] = _rates(
-                    pairs, lambda p, k: float(bool(p[0][k])) - float(bool(p[1][k]))
-                )
+            keys = [k for k in ours if k in rs]
+            if mode != "repolens" and keys:
+                differences[name][f"repolens-{mode}"] = difference(
+                    [_score(ours[k]) for k in keys], [_score(rs[k]) for k in keys]
+                ).as_json()
     return summary, differences
 
 
-def _rates(items: list[Any], value: Any) -> dict[str, float]:
-    """n, and the mean and standard error of ``value(item, key)`` for exact and first id."""
-    n = len(items)
-    row: dict[str, float] = {"n": n}
-    for key in ("exact", "first_identifier"):
-        xs = [value(item, key) for item in items]
-        mean = sum(xs) / n
-        var = sum((x - mean) ** 2 for x in xs) / (n - 1) if n > 1 else 0.0
-        row[key] = mean
-        row[f"{key}_se"] = (var / n) ** 0.5
-    return row
+def _score(row: dict[str, Any]) -> Score:
+    """A result row of eval's JSON as the score it was."""
+    return Score(bool(row["exact"]), bool(row["first_identifier"]), row["edit_similarity"])
 
 
 if __name__ == "__main__":
