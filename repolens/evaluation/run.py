@@ -160,8 +160,8 @@ class Report:
         for name, member in self.groups().items():
             ids = [t.id for t in self.tasks if member(t) and ours in by_task.get(t.id, {})]
             row = {}
-            for other in self.modes:
-                paired = [i for i in ids if other != ours and other in by_task[i]]
+            for other in (m for m in self.modes if m != ours):
+                paired = [i for i in ids if other in by_task[i]]
                 if paired:
                     row[other] = difference(
                         [by_task[i][ours] for i in paired], [by_task[i][other] for i in paired]
