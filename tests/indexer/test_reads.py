@@ -132,4 +132,15 @@ def test_ranked_chunks_rank_by_bm25_over_the_shared_terms(tmp_path: Path) -> Non
     assert idx.ranked_chunks([], limit=5) == []
     assert idx.ranked_chunks(['a"b'], limit=5) == []
     assert idx.ranked_chunks(["session"], limit=0) == []
+    # a connection without the vocabulary view (an SQLite without fts5vocab) still searches,
+    # with the terms as given instead of the rarest shared ones
+    conn = idx.store.reader
+    conn.execute("PRAGMA query_only = OFF")
+    conn.execute("DROP TABLE temp.chunks_vocab")
+    conn.execute("PRAGMA query_only = ON")
+    assert [h.path for h in idx.ranked_chunks(["session", "order"], limit=5)][:2] == [
+        "a/three.py",
+        "a/one.py",
+    ]
+    assert [h.path for h in idx.ranked_chunks(["amount"], limit=5)] == ["a/two.py"]
     idx.close()
