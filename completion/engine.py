@@ -41,6 +41,7 @@ from ..secret_filter import count_redactions, preload, redact, secret_file
 from ..settings import CompletionSettings
 from ..tokens import TokenCounter, counts_file
 from ..types import Snippet, Withheld
+from .attributes import as_attribute, init_attributes
 from .budget import Choice, levels_for
 from .cache import CompletionCache
 from .cursor import Cursor, analyze
@@ -61,6 +62,8 @@ _COUNT_CACHE = 20_000
 _LOOKALIKE_FILES = 6  # files found repository-wide for look-alike windows
 _LOOKALIKE_TERMS = 24  # identifiers nearest the cursor the search picks its rarest from
 _PARTIAL_WORD = re.compile(r"\w+$")
+_MEMBERS = 120  # of a class, own and inherited each, ranked for its outline
+_OUTLINE_WHOLE = 70  # members in a class's outline at its richest
 
 
 @dataclass
@@ -206,7 +209,7 @@ class CompletionEngine:
                     members_cache["m"] = (own, [])
                 elif cand.score < 1.0:
                     # a file's other imports: its own members are enough (no base lookups)
-                    members_cache["m"] = (index.members(d)[:40], [])
+                    members_cache["m"] = self._as_data(spec, index.members(d)[:_MEMBERS], [])
                     return members_cache["m"]
                 else:
                     allm = index.all_members(d)
@@ -221,7 +224,7 @@ class CompletionEngine:
                         for m in allm
                         if (m.path, m.start_line) not in own_keys
                     ]
-                    members_cache["m"] = (own[:40], inherited[:30])
+                    members_cache["m"] = self._as_data(spec, own[:_MEMBERS], inherited[:_MEMBERS])
             return members_cache["m"]
 
         rendered_cache: dict[str, Rendered] = {}
@@ -235,9 +238,11 @@ class CompletionEngine:
         def render_level(level: str) -> Rendered:
             if level.startswith("outline"):
                 own, inherited = members()
-                limit = int(level.split("-", 1)[1]) if "-" in level else None
-                if limit is not None:
-                    own, inherited = top_members(own, inherited, limit, partial)
+                limit = int(level.split("-", 1)[1]) if "-" in level else _OUTLINE_WHOLE
+                if len(own) + len(inherited) > limit:
+                    names = tuple(dict.fromkeys(m.name for m in [*own, *(x for _, x in inherited)]))
+                    uses = self.reader.name_uses(names)
+                    own, inherited = top_members(own, inherited, limit, partial, uses)
                 return render(
                     d, spec, "outline", file_lines=lines(), members=own, inherited=inherited
                 )
@@ -255,6 +260,24 @@ class CompletionEngine:
             render=do_render,
             header_tokens=self.count(self._header_text(d.path)),
         )
+
+    def _as_data(
+        self,
+        spec: LanguageSpec,
+        own: list[Definition],
+        inherited: list[tuple[str, Definition]],
+    ) -> tuple[list[Definition], list[tuple[str, Definition]]]:
+        """A Python class's members as its outline shows them: the attributes ``__init__``
+        assigns first, properties as attributes, setters folded into their getters."""
+        if spec.name != "python":
+            return own, inherited
+        lines_of = self.reader.lines_of
+        shown = [x for m in own if (x := as_attribute(m, lines_of(m.path))) is not None]
+        init = next((m for m in own if m.name == "__init__"), None)
+        if init is not None:
+            shown = init_attributes(init, lines_of(init.path), {m.name for m in own}) + shown
+        kept = [(b, x) for b, m in inherited if (x := as_attribute(m, lines_of(m.path)))]
+        return shown, kept
 
     def _header_text(self, path: str) -> str:
         if self.template.file_header:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -193,27 +193,26 @@ def top_members(
     inherited: list[tuple[str, Definition]],
     limit: int,
     partial: str,
+    uses: Mapping[str, int] | None = None,
 ) -> tuple[list[Definition], list[tuple[str, Definition]]]:
-    """The ``limit`` members most worth showing: those matching what is being typed, then
-    public before private, own before inherited, in source order."""
-    ranked: list[tuple[tuple[int, int, int, int], Definition | tuple[str, Definition]]] = []
-    for i, m in enumerate(own):
-        ranked.append(
-            ((0 if partial and m.name.startswith(partial) else 1, m.name.startswith("_"), 0, i), m)
-        )
-    for i, (base, m) in enumerate(inherited):
-        ranked.append(
-            (
-                (0 if partial and m.name.startswith(partial) else 1, m.name.startswith("_"), 1, i),
-                (base, m),
-            )
-        )
-    ranked.sort(key=lambda pair: pair[0])
-    keep = ranked[:limit]
-    keep_own = [
-        x for k, x in sorted(keep, key=lambda p: (p[0][2], p[0][3])) if isinstance(x, Definition)
+    """The ``limit`` members most worth showing, in source order: those matching what is being
+    typed, then public before private, then the ones the repository uses most (``uses``: name
+    -> how many chunks use it), own before inherited, in source order.
+
+    A big class's outline cannot list every member; the ones its callers reach for are the
+    likeliest next (``response.status_code``, not ``response.charset_encoding``)."""
+    uses = uses or {}
+    entries: list[tuple[int, int, Definition, Definition | tuple[str, Definition]]] = [
+        (0, i, m, m) for i, m in enumerate(own)
     ]
-    keep_inh = [
-        x for k, x in sorted(keep, key=lambda p: (p[0][2], p[0][3])) if isinstance(x, tuple)
-    ]
+    entries += [(1, i, m, (base, m)) for i, (base, m) in enumerate(inherited)]
+
+    def rank(entry: tuple[int, int, Definition, object]) -> tuple[int, int, int, int, int]:
+        inherited_, i, m, _ = entry
+        typed = 0 if partial and m.name.startswith(partial) else 1
+        return (typed, int(m.name.startswith("_")), -uses.get(m.name, 0), inherited_, i)
+
+    keep = sorted(sorted(entries, key=rank)[:limit], key=lambda e: (e[0], e[1]))
+    keep_own = [x for *_, x in keep if isinstance(x, Definition)]
+    keep_inh = [x for *_, x in keep if isinstance(x, tuple)]
     return keep_own, keep_inh

@@ -37,6 +37,7 @@ class RepoReader:
             OrderedDict()
         )
         self._ranked: OrderedDict[tuple[str, int], list[ChunkHit]] = OrderedDict()
+        self._uses: OrderedDict[tuple[str, int], dict[str, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def file_text(self, path: str, text: str | None) -> tuple[str, LanguageSpec]:
@@ -100,6 +101,19 @@ class RepoReader:
             self._ranked, key, lambda: self.index.ranked_chunks(list(terms), limit)
         )
         return hits
+
+    def name_uses(self, names: tuple[str, ...]) -> dict[str, int]:
+        """How many chunks of the repository use each of ``names`` (identifiers as written),
+        kept per index generation: one class's outline asks the same question every keystroke."""
+        key = "\x00".join(names)
+
+        def count() -> dict[str, int]:
+            terms = {n: n.lower().strip("_") for n in names}
+            found = self.index.term_counts(list(set(terms.values())))
+            return {n: found.get(t, 0) for n, t in terms.items()}
+
+        uses: dict[str, int] = self._kept(self._uses, key, count)
+        return uses
 
     def current_definitions(
         self, path: str, buffer: str, spec: LanguageSpec, cursor_line: int

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..indexer import Definition, LanguageSpec
+from .attributes import ATTRIBUTE
 
 __all__ = ["CONTAINER_KINDS", "Rendered", "render"]
 
@@ -145,6 +146,9 @@ def _member_line(m: Definition, file_lines: Sequence[str]) -> str:
 
 def _one_line(m: Definition, spec: LanguageSpec) -> str:
     sig = m.signature.strip() or m.name
+    if m.kind == ATTRIBUTE:  # data: no body to elide
+        doc = _first_paragraph(m.doc, 100).split("\n", 1)[0]
+        return f"{sig}  {spec.line_comment} {doc}" if doc else sig
     if spec.doc == "docstring":
         doc = _first_paragraph(m.doc, 100).split("\n", 1)[0]
         return f"{sig} ...  # {doc}" if doc else f"{sig} ..."

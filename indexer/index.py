@@ -401,6 +401,13 @@ class RepoIndex:
         one ranked query over a few rare terms: cheap enough for completion time."""
         return self._db.ranked_chunks(terms, limit)
 
+    def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many chunks of the database hold each of ``terms`` (as the FTS column holds
+        them: whole lower-case identifiers, outer underscores stripped, and their parts): how
+        much the repository uses a name, attribute reads included. Terms no chunk holds are
+        left out; empty when the vocabulary view is missing. Overlays are not counted."""
+        return self._db.term_counts(terms) or {}
+
     def all_chunks(self) -> list[ChunkHit]:
         """Every chunk of the database (score 0), by id; overlays are not included."""
         return self._db.all_chunks()

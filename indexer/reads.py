@@ -219,6 +219,23 @@ class StoreReads:
         )
         return [r[0] for r in rows]
 
+    def term_counts(self, terms: Sequence[str]) -> dict[str, int] | None:
+        """How many chunks hold each of ``terms`` (lowercased identifiers, leading and trailing
+        underscores stripped, as the full-text index stores them); a term no chunk holds is
+        left out. None when this connection has no vocabulary view."""
+        wanted = list(dict.fromkeys(t for t in terms if t))
+        if not wanted:
+            return {}
+        try:
+            rows = self._rows(
+                "SELECT term, doc FROM temp.chunks_vocab WHERE term IN"
+                f" ({','.join('?' * len(wanted))})",
+                tuple(wanted),
+            )
+        except sqlite3.OperationalError:  # no vocabulary view on this connection
+            return None
+        return {term: doc for term, doc in rows}
+
     def ranked_chunks(self, terms: Sequence[str], limit: int, rarest: int = 6) -> list[ChunkHit]:
         """The ``limit`` chunks that best match the ``rarest`` of ``terms`` held by at least
         two chunks (FTS5's BM25), best first, with the score (higher is better).
@@ -228,16 +245,9 @@ class StoreReads:
         wanted = list(dict.fromkeys(t for t in terms if t and '"' not in t))
         if not wanted or limit < 1:
             return []
-        try:
-            counts = self._rows(
-                "SELECT term, doc FROM temp.chunks_vocab WHERE term IN"
-                f" ({','.join('?' * len(wanted))})",
-                tuple(wanted),
-            )
-            df = {term: doc for term, doc in counts}
+        df = self.term_counts(wanted)
+        if df is not None:
             wanted = sorted((t for t in wanted if df.get(t, 0) >= 2), key=lambda t: df[t])
-        except sqlite3.OperationalError:  # no vocabulary view on this connection
-            pass
         quoted = [f'"{t}"' for t in wanted[:rarest]]
         if not quoted:
             return []

@@ -144,3 +144,25 @@ def test_ranked_chunks_rank_by_bm25_over_the_shared_terms(tmp_path: Path) -> Non
     ]
     assert [h.path for h in idx.ranked_chunks(["amount"], limit=5)] == ["a/two.py"]
     idx.close()
+
+
+def test_term_counts_say_how_many_chunks_use_a_name(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "a").mkdir(parents=True)
+    (root / "a/one.py").write_text("def check(r):\n    return r.status_code == 200\n")
+    (root / "a/two.py").write_text("def show(r):\n    print(r.status_code, r._private)\n")
+    (root / "a/three.py").write_text("def other(r):\n    return r.elapsed\n")
+    idx = RepoIndex(root, cache_dir=tmp_path / "cache")
+    idx.update(workers=1)
+    # attribute reads count (the references table records only calls); whole identifiers,
+    # lower case, outer underscores stripped, as the full-text column holds them
+    counts = idx.term_counts(["status_code", "elapsed", "private", "nowhere"])
+    assert counts == {"status_code": 2, "elapsed": 1, "private": 1}
+    assert idx.term_counts([]) == {}
+    # without the vocabulary view: no counts, not an error
+    conn = idx.store.reader
+    conn.execute("PRAGMA query_only = OFF")
+    conn.execute("DROP TABLE temp.chunks_vocab")
+    conn.execute("PRAGMA query_only = ON")
+    assert idx.term_counts(["status_code"]) == {}
+    idx.close()
