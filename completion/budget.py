@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from ..types import Snippet
 from .render import CONTAINER_KINDS, Rendered
 
-__all__ = ["Choice", "estimate_tokens", "levels_for", "select"]
+__all__ = ["Choice", "estimate_tokens", "levels_for", "select", "top_up"]
 
 _DUPLICATE_RATIO = 92.0
 
@@ -86,7 +86,7 @@ def select(
             return
         if _covered(rendered, choice.path, level, spans):
             return
-        if filler and any(
+        if (filler or choice.source == "similar") and any(
             e.choice.path == choice.path
             and e.rendered.start_line <= rendered.end_line
             and rendered.start_line <= e.rendered.end_line
@@ -164,6 +164,57 @@ def select(
             )
         )
     return chosen
+
+
+def top_up(
+    chosen: list[Snippet],
+    choices: Sequence[Choice],
+    room: int,
+    count: Callable[[str], int],
+    clean: Callable[[str, str], str] | None = None,
+) -> list[Snippet]:
+    """``chosen`` plus the fillers of ``choices`` (look-alike windows, repo maps; best first)
+    that fit ``room`` exact tokens, headers included.
+
+    :func:`select` sizes with an estimate that errs high, so it leaves fillers out of room
+    that exact counts then show is free: often the look-alike window whose lines the cursor
+    is about to repeat. Nothing already chosen moves or changes."""
+    out = list(chosen)
+    texts = {s.text for s in out}
+    for choice in choices:
+        if room <= 0:
+            break
+        if not _filler(choice):
+            continue
+        rendered = choice.render(choice.levels[0])
+        if any(
+            s.path == choice.path
+            and s.start_line <= rendered.end_line
+            and rendered.start_line <= s.end_line
+            for s in out
+        ):
+            continue  # code already shown, or a window over it
+        text = clean(rendered.text, choice.path) if clean is not None else rendered.text
+        if text in texts:
+            continue
+        tokens = count(text)
+        if tokens + choice.header_tokens > room:
+            continue
+        texts.add(text)
+        room -= tokens + choice.header_tokens
+        out.append(
+            Snippet(
+                path=choice.path,
+                start_line=rendered.start_line,
+                end_line=rendered.end_line,
+                text=text,
+                tokens=tokens,
+                source=choice.source,
+                score=choice.score,
+                symbol=choice.symbol,
+            )
+        )
+    return out
 
 
 def _filler(choice: Choice) -> bool:

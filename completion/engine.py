@@ -62,6 +62,8 @@ _COUNT_CACHE = 20_000
 _LOOKALIKE_FILES = 6  # files found repository-wide for look-alike windows
 _LOOKALIKE_TERMS = 24  # identifiers nearest the cursor the search picks its rarest from
 _PARTIAL_WORD = re.compile(r"\w+$")
+_CLOSE_LOOKALIKE = 0.3  # Jaccard of a look-alike window that competes with definitions
+_FILLER_ROOM = 48  # tokens left that are worth a look-alike search
 _MEMBERS = 120  # of a class, own and inherited each, ranked for its outline
 _OUTLINE_WHOLE = 70  # members in a class's outline at its richest
 
@@ -323,14 +325,16 @@ class CompletionEngine:
         ]
         windows = similar_windows(query, files, stop=cur.language.stop_words, top=3)
         out = []
-        for w in windows:
+        for rank, w in enumerate(windows):
             text = "\n".join(self.reader.lines_of(w.path)[w.start_line - 1 : w.end_line])
             rendered = Rendered(text, "full", w.start_line, w.end_line)
             out.append(
                 Choice(
                     key=(w.path, w.start_line, "similar"),
                     path=w.path,
-                    score=0.3 + w.score,
+                    # the closest window, when close, ranks with the definitions; the rest
+                    # fill what they leave
+                    score=(1.0 if rank == 0 and w.score >= _CLOSE_LOOKALIKE else 0.3) + w.score,
                     source="similar",
                     symbol="",
                     levels=("full",),
@@ -489,16 +493,20 @@ class CompletionEngine:
         candidates = [c for c in retrieval.candidates if allowed(c.definition.path)]
         choices = [c for c in (self._choice(cand, spec_of, partial) for cand in candidates) if c]
         choices += self._usage_choices(cur, retrieval.target, allowed)
+        neighbours: list[str] = []
+        if ctx_budget > 0:
+            # look-alike code competes from the start: the closest window is often the line
+            # the cursor is about to write, in a sibling test or example
+            neighbours = [p for p in self.reader.neighbours(path, self.recent_files) if allowed(p)]
+            choices += self._similar_choices(cur, neighbours, allowed)
         choices.sort(key=lambda c: -c.score)
         t3 = time.perf_counter()
         timings["collect"] = (t3 - t2) * 1000
 
         snippets = fit(choices, ctx_budget, self.count, clean=_clean)
-        if ctx_budget > 0 and sum(s.tokens for s in snippets) < 0.8 * ctx_budget:
-            # room left: top up with look-alike code and a map of the neighbourhood
-            neighbours = [p for p in self.reader.neighbours(path, self.recent_files) if allowed(p)]
-            fillers = self._similar_choices(cur, neighbours, allowed)
-            fillers += self._repo_map_choices(neighbours)
+        if ctx_budget - sum(s.tokens for s in snippets) >= _FILLER_ROOM:
+            # room left: top up with a map of the neighbourhood
+            fillers = self._repo_map_choices(neighbours)
             if fillers:
                 choices = sorted(choices + fillers, key=lambda c: -c.score)
                 snippets = fit(choices, ctx_budget, self.count, clean=_clean)

@@ -16,7 +16,7 @@ from typing import Protocol
 from ..indexer import Definition
 from ..settings import CompletionSettings
 from ..types import Snippet
-from .budget import Choice, select
+from .budget import Choice, select, top_up
 from .cursor import Cursor
 from .templates import FimTemplate
 
@@ -153,6 +153,8 @@ def fit(
         worst = min(range(len(chosen)), key=lambda i: chosen[i].score)
         dropped = chosen.pop(worst)
         total -= dropped.tokens + headers.get(dropped.path, 0)
+    if total < budget:  # the estimate was high: what it held back is room for fillers
+        chosen = top_up(chosen, choices, budget - total, count, clean)
     return chosen
 
 

@@ -62,3 +62,21 @@ def test_a_near_duplicate_anywhere_in_the_repository_is_shown(tmp_path: Path) ->
         "docs/new/test_new.py", []
     )
     assert all(not s.path.endswith(".js") for s in ctx.snippets)
+
+
+def test_the_closest_look_alike_competes_with_definitions_the_rest_fill_in(tmp_path: Path) -> None:
+    engine = make_engine(_repo(tmp_path))
+    ctx = typing_at(engine)("docs/new/test_new.py", 7, "    response = client.get(")
+    similar = next(s for s in ctx.snippets if s.source == "similar")
+    # ranked with the definitions (a score of 1 or more), not only in what they leave
+    assert similar.score >= 1.0
+    # a window that is not close stays a filler
+    far = _repo(tmp_path / "far")
+    (far / "docs/new/test_new.py").write_text(
+        "from shop.app import create_app\n\n\ndef test_other():\n    app = create_app()\n"
+        "    value = compute(app)\n    placeholder\n"
+    )
+    engine = make_engine(far)
+    ctx = typing_at(engine)("docs/new/test_new.py", 7, "    response = client.get(")
+    [window] = [s for s in ctx.snippets if s.source == "similar"]
+    assert window.path == "integration/tenants/acme/test_listing.py" and window.score < 1.0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from repolens.completion.plan import SnippetOrder, budgets
+from repolens.completion.budget import Choice
+from repolens.completion.plan import SnippetOrder, budgets, fit
+from repolens.completion.render import Rendered
 from repolens.completion.templates import TEMPLATES
 from repolens.settings import CompletionSettings
 from repolens.types import Snippet
@@ -49,3 +51,44 @@ def test_snippet_order_keeps_what_was_shown_in_place() -> None:
     order.arrange("other.py", [a])
     order.arrange("third.py", [a])
     assert [s.path for s in order.arrange("main.py", [c, a, b])] == ["c.py", "b.py", "a.py"]
+
+
+class _GenerousCounter:
+    """Exact counts of one token per four characters; an estimate that errs twice as high
+    (the calibrated estimate errs high on purpose)."""
+
+    def __call__(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+    def estimate(self, text: str) -> int:
+        return 2 * (len(text) // 4 + 1)
+
+
+def _fixed(path: str, text: str, score: float, source: str, lines: int = 3) -> Choice:
+    rendered = Rendered(text, "full", 1, lines)
+    return Choice(
+        key=(path, 1, source),
+        path=path,
+        score=score,
+        source=source,
+        symbol="",
+        levels=("full",),
+        render=lambda level: rendered,
+    )
+
+
+def test_fit_gives_fillers_the_room_an_estimate_that_errs_high_held_back() -> None:
+    definition = _fixed("a.py", "def fetch(table: str) -> list[dict]: ...  " * 4, 3.0, "definition")
+    window = _fixed("tests/t.py", "rows = fetch('orders')\nassert rows == []\n" * 2, 0.5, "similar")
+    repo_map = _fixed("b.py", "# def other()\n" * 40, 0.1, "repo_map")
+    counter = _GenerousCounter()
+    big, small = definition.render("full").text, window.render("full").text
+    # by the estimate, the window does not fit after the definition; by exact counts it does
+    budget = counter.estimate(big) + 4
+    assert counter.estimate(big) + counter.estimate(small) > budget >= counter(big) + counter(small)
+    chosen = fit([definition, window, repo_map], budget, counter)
+    assert [s.source for s in chosen] == ["definition", "similar"]
+    assert sum(s.tokens for s in chosen) <= budget  # and the budget holds, exactly
+    # a window over lines already shown is not added twice
+    again = _fixed("a.py", "def fetch(table: str) -> list[dict]: ...", 0.5, "similar")
+    assert [s.source for s in fit([definition, again], budget, counter)] == ["definition"]
