@@ -387,7 +387,12 @@ class CompletionEngine:
             spec = language_for_path(p)
             if spec is None:
                 continue
-            defs = [d for d in self.index.file_definitions(p) if not d.scope][:14]
+            # what the file offers to call: test entry points are called by no code
+            defs = [
+                d
+                for d in self.index.file_definitions(p)
+                if not d.scope and not spec.is_test_name(d.name)
+            ][:14]
             if not defs:
                 continue
             text = "\n".join(f"{spec.line_comment} {(d.signature or d.name).strip()}" for d in defs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -48,6 +49,11 @@ class LanguageSpec:
     block_comment: tuple[str, str] | None = None
     container_kinds: frozenset[str] = frozenset()
     stop_words: frozenset[str] = field(default_factory=frozenset)
+    test_names: re.Pattern[str] | None = None
+
+    def is_test_name(self, name: str) -> bool:
+        """Whether ``name`` is a test entry point by this language's convention."""
+        return self.test_names is not None and self.test_names.match(name) is not None
 
     def comment(self, text: str) -> str:
         """``text`` as a single-line comment in this language."""
@@ -73,6 +79,7 @@ def _table() -> dict[str, LanguageSpec]:
             block_comment=(block[0], block[1]) if block else None,
             container_kinds=frozenset(row.get("container_kinds", [])),
             stop_words=frozenset(row.get("stop_words", [])),
+            test_names=re.compile(row["test_names"]) if row.get("test_names") else None,
         )
     return table
 

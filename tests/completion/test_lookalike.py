@@ -80,3 +80,35 @@ def test_the_closest_look_alike_competes_with_definitions_the_rest_fill_in(tmp_p
     ctx = typing_at(engine)("docs/new/test_new.py", 7, "    response = client.get(")
     [window] = [s for s in ctx.snippets if s.source == "similar"]
     assert window.path == "integration/tenants/acme/test_listing.py" and window.score < 1.0
+
+
+_FACTORIES = """def make_refund(order: dict) -> dict:
+    return {"order": order}
+
+
+def test_make_refund_defaults():
+    assert make_refund({})["order"] == {}
+
+
+class TestRefunds:
+    def test_refund(self):
+        pass
+"""
+
+
+def test_the_repo_map_lists_what_code_can_call_not_test_entry_points(tmp_path: Path) -> None:
+    files = {
+        "tests/__init__.py": "",
+        "tests/helpers.py": "def make_order(total: int = 10) -> dict:\n    return {}\n",
+        "tests/factories.py": _FACTORIES,  # a neighbour: same folder, not imported
+        "tests/test_new.py": "from tests.helpers import make_order\n\n\ndef test_new():\n"
+        "    order = make_order(5)\n    placeholder\n",
+    }
+    write_repo(tmp_path / "repo", files)
+    engine = make_engine(tmp_path / "repo")
+    ctx = typing_at(engine)("tests/test_new.py", 6, "    ")
+    maps = [s for s in ctx.snippets if s.source == "repo_map"]
+    assert [s.path for s in maps] == ["tests/factories.py"], [s.source for s in ctx.snippets]
+    assert "def make_refund(order: dict) -> dict:" in maps[0].text
+    # a test runner calls these, no code does: a model that sees them copies their names
+    assert "test_make_refund_defaults" not in maps[0].text and "TestRefunds" not in maps[0].text
