@@ -278,7 +278,9 @@ class CompletionEngine:
         init = next((m for m in own if m.name == "__init__"), None)
         if init is not None:
             shown = init_attributes(init, lines_of(init.path), {m.name for m in own}) + shown
-        kept = [(b, x) for b, m in inherited if (x := as_attribute(m, lines_of(m.path)))]
+        kept = [
+            (b, x) for b, m in inherited if (x := as_attribute(m, lines_of(m.path))) is not None
+        ]
         return shown, kept
 
     def _header_text(self, path: str) -> str:
