@@ -265,8 +265,10 @@ def test_a_runtime_dir_owned_by_someone_else_is_refused(
 
 
 def test_a_hung_model_process_times_out_and_cancel_still_returns() -> None:
+    # started (and pinged) with the default timeout: on a loaded machine a cold start can take
+    # longer than 1.5 s; the process is the same one (its key is the file and context size)
+    pid = wait_ready(model())["worker"]["pid"]
     m = model(timeout_s=1.5)
-    pid = wait_ready(m)["worker"]["pid"]
     os.kill(pid, signal.SIGSTOP)
     try:
         t0 = time.perf_counter()
