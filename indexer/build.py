@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from tree_sitter import Parser
 
@@ -304,13 +305,19 @@ def _delete_file_rows(conn: sqlite3.Connection, file_ids: Iterable[int]) -> None
         conn.executemany(f"DELETE FROM {table} WHERE file_id = ?", ids)
 
 
-def _write_batch(
-    store: Store, batch: list[_Result], existing: dict[str, tuple[int, str, int, int]]
-) -> None:
+# A stored file's row as change detection reads it: (path, size, mtime_ns, id, hash).
+_Stored = tuple[str, int, int, int, str]
+_SIZE: Final = 1
+_MTIME: Final = 2
+_ID: Final = 3
+_HASH: Final = 4
+
+
+def _write_batch(store: Store, batch: list[_Result], existing: dict[str, _Stored]) -> None:
     """Write one batch of results in one transaction, with one executemany per table."""
     with store.write() as conn:
         replaced = [
-            existing[r.path][0]
+            existing[r.path][_ID]
             for r in batch
             if r.status in ("ok", "skip", "gone") and r.path in existing
         ]
@@ -458,12 +465,27 @@ def index_repository(
     return summary
 
 
-def _count(store: Store, summary: IndexSummary) -> None:
-    counts = store.reader.execute(
-        "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
-        " (SELECT count(*) FROM chunks), (SELECT count(*) FROM skipped)"
-    ).fetchone()
-    summary.files, summary.symbols, summary.chunks, summary.skipped = counts
+def _count(store: Store, summary: IndexSummary, unchanged: bool = False) -> None:
+    """The summary's counts. ``unchanged``: no file changed in this run, so the counts kept
+    by the last run that changed one still hold (counting a large index's symbols and chunks
+    is a tenth of what a run with nothing to do costs)."""
+    reader = store.reader
+    kept = store.meta("counts") if unchanged else None
+    if kept is not None and len(kept.split()) == 3:
+        files, symbols, chunks = (int(n) for n in kept.split())
+    else:
+        files, symbols, chunks = reader.execute(
+            "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
+            " (SELECT count(*) FROM chunks)"
+        ).fetchone()
+        if store.read_only is None:
+            with store.write() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('counts', ?)",
+                    (f"{files} {symbols} {chunks}",),
+                )
+    summary.files, summary.symbols, summary.chunks = files, symbols, chunks
+    summary.skipped = reader.execute("SELECT count(*) FROM skipped").fetchone()[0]
 
 
 def _index(
@@ -477,16 +499,17 @@ def _index(
 ) -> None:
     opts = options or DiscoveryOptions()
     reader = store.reader
-    existing: dict[str, tuple[int, str, int, int]] = {
-        row[0]: (row[1], row[2], row[3], row[4])
-        for row in reader.execute("SELECT path, id, hash, size, mtime_ns FROM files")
+    # (path, size, mtime_ns, id, hash): the columns of the files_stat index, which answers
+    # this without reading the table's rows (each holds a file's content)
+    existing: dict[str, _Stored] = {
+        row[0]: row for row in reader.execute("SELECT path, size, mtime_ns, id, hash FROM files")
     }
     only_set = {p.replace(os.sep, "/") for p in only} if only is not None else None
     if only_set is not None:
         candidates = _candidates_for(root, only_set, opts, summary)
         deleted = [p for p in only_set if p in existing and p not in {c.path for c in candidates}]
     else:
-        found = discover(root, opts)
+        found = discover(root, opts, known=existing)
         candidates = found.candidates
         summary.skipped_files.extend(found.skipped)
         seen = {c.path for c in candidates}
@@ -495,11 +518,17 @@ def _index(
     jobs: list[_Job] = []
     for cand in candidates:
         old = existing.get(cand.path)
-        if old is not None and old[2] == cand.size and old[3] == cand.mtime_ns and only_set is None:
+        if (
+            old is not None
+            and old[_SIZE] == cand.size
+            and old[_MTIME] == cand.mtime_ns
+            and only_set is None
+        ):
             continue
-        jobs.append(_Job(str(root), cand.path, cand.language, old[1] if old else None))
-    sizes = {c.path: c.size for c in candidates}
-    jobs.sort(key=lambda j: -sizes.get(j.path, 0))  # big files first: no straggler at the end
+        jobs.append(_Job(str(root), cand.path, cand.language, old[_HASH] if old else None))
+    if len(jobs) > 1:
+        sizes = {c.path: c.size for c in candidates}
+        jobs.sort(key=lambda j: -sizes.get(j.path, 0))  # big files first: no straggler at the end
 
     total = len(jobs)
     batch: list[_Result] = []
@@ -531,7 +560,7 @@ def _index(
         _write_batch(store, batch, existing)
     if deleted:
         with store.write() as conn:
-            ids = [existing[p][0] for p in deleted]
+            ids = [existing[p][_ID] for p in deleted]
             _delete_file_rows(conn, ids)
             conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
         summary.deleted += len(deleted)
@@ -555,7 +584,7 @@ def _index(
         resolve_imports(store)  # the set of files changed: any import may now resolve differently
     elif changed_paths:
         resolve_imports(store, changed_paths, files_changed=False)
-    _count(store, summary)
+    _count(store, summary, unchanged=not changed_paths)
 
 
 def _candidates_for(

@@ -8,13 +8,16 @@ and reported with a reason.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import stat
 import subprocess
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pathspec
 
@@ -91,9 +94,12 @@ class DiscoveryOptions:
     include_text: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A file to index: repository-relative ``path`` (with ``/``), its language or "text"."""
+class Candidate(NamedTuple):
+    """A file to index: repository-relative ``path`` (with ``/``), its language or "text".
+
+    A named tuple, not a dataclass: discovery makes one per file of the repository on every
+    run, and a frozen dataclass costs several times as much to build.
+    """
 
     path: str
     language: str
@@ -108,39 +114,72 @@ class Discovery:
 
 
 def file_kind(path: str) -> str | None:
-    spec = language_for_path(path)
+    """The language repolens parses a file as, "text", or None (by its name alone)."""
+    return _kind_of_name(path.rpartition("/")[2])
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _kind_of_name(name: str) -> str | None:
+    # per base name, cached: a monorepo repeats a few thousand names over tens of thousands
+    # of paths, and discovery asks for every one of them on every run
+    spec = language_for_path(name)
     if spec is not None:
         return spec.name
-    base = posixpath.basename(path).lower()
+    base = name.lower()
     stem, ext = posixpath.splitext(base)
     if ext in TEXT_EXTENSIONS or stem in TEXT_NAMES or base in TEXT_NAMES:
         return "text"
     return None
 
 
+_GIT_LS_FILES = ("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+
+
+class _GitListing:
+    """``git ls-files`` running in the background (on another core) while the caller works.
+
+    Its output is read by a thread, so a large listing never fills the pipe and stalls git.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._out: bytes | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._proc = subprocess.Popen(
+                ["git", "-C", str(root), *_GIT_LS_FILES],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        self._out = self._proc.stdout.read()
+
+    def names(self, timeout: float = 120) -> list[str] | None:
+        """The sorted paths git lists, or None outside a git work tree (or git failing)."""
+        proc = self._proc
+        if proc is None:
+            return None
+        self._reader.join(timeout)
+        try:
+            code = proc.wait(timeout=max(0.1, timeout))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return None
+        if code != 0 or self._out is None:
+            return None
+        names = self._out.decode("utf-8", "surrogateescape").split("\0")
+        return sorted({n for n in names if n})
+
+
 def _git_files(root: Path) -> list[str] | None:
-    try:
-        proc = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(root),
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
-    names = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
-    return sorted({n for n in names if n})
+    return _GitListing(root).names()
 
 
 def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
@@ -193,37 +232,59 @@ def excluded_dir(path: str, excluded: frozenset[str]) -> str | None:
     return None
 
 
-def discover(root: Path, options: DiscoveryOptions | None = None) -> Discovery:
-    """List the files under ``root`` that repolens indexes, and those it skips (with why)."""
+def discover(
+    root: Path, options: DiscoveryOptions | None = None, known: Iterable[str] = ()
+) -> Discovery:
+    """List the files under ``root`` that repolens indexes, and those it skips (with why).
+
+    ``known``: paths the caller expects (the index's files). They are stat'ed while git
+    lists the repository on another core, instead of after it: on a large repository with
+    nothing changed, the listing and the stat calls are most of the time an update takes.
+    """
     opts = options or DiscoveryOptions()
     root = root.resolve()
     result = Discovery()
-    names = _git_files(root)
+    root_str = str(root)
+    prefix = root_str.rstrip(os.sep) + os.sep
+    listing = _GitListing(root)
+    lstat = os.lstat
+    early: dict[str, os.stat_result] = {}
+    for rel in known:
+        try:
+            early[rel] = lstat(prefix + rel)
+        except OSError:
+            pass  # gone, or odd: the loop below says what it is
+    names = listing.names()
     in_git = names is not None
     if names is None:
         pruned: list[str] = []
         names = list(_walk_files(root, opts.excluded_dirs, pruned))
         for rel_dir in pruned:
             result.skipped.append(SkippedFile(rel_dir + "/", "vendored or build folder"))
-    root_str = str(root)
+    excluded = opts.excluded_dirs - BUILD_DIRS if in_git else opts.excluded_dirs
+    excluded_in: dict[str, str | None] = {}  # per directory: the excluded folder it is in
     for rel in names:
-        kind = file_kind(rel)
+        folder, _, name = rel.rpartition("/")
+        kind = _kind_of_name(name)
         if kind is None:
             continue  # not a language we index: not worth reporting
-        if not _utf8(rel):  # SQLite, JSON and LSP URIs all need a UTF-8 name
+        if not rel.isascii() and not _utf8(rel):  # SQLite, JSON and LSP URIs need UTF-8
             shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             result.skipped.append(SkippedFile(shown, "file name is not valid UTF-8"))
             continue
         if kind == "text" and not opts.include_text:
             continue
-        excluded = opts.excluded_dirs - BUILD_DIRS if in_git else opts.excluded_dirs
-        part = excluded_dir(rel, excluded)
-        if part is not None:
-            result.skipped.append(SkippedFile(rel, f"vendored or build folder ({part}/)"))
-            continue
-        full = os.path.join(root_str, rel)
+        if folder:
+            try:
+                part = excluded_in[folder]
+            except KeyError:
+                part = excluded_in[folder] = excluded_dir(folder + "/", excluded)
+            if part is not None:
+                result.skipped.append(SkippedFile(rel, f"vendored or build folder ({part}/)"))
+                continue
+        full = prefix + rel
         try:
-            st = os.lstat(full)
+            st = early.get(rel) or lstat(full)
             if stat.S_ISLNK(st.st_mode):
                 real = os.path.realpath(full)
                 st = os.stat(full)  # a loop or a dangling link raises here

@@ -70,6 +70,7 @@ CREATE TABLE files (
     parse_errors INTEGER NOT NULL DEFAULT 0,
     content TEXT NOT NULL
 );
+CREATE INDEX files_stat ON files(path, size, mtime_ns, id, hash);
 CREATE TABLE symbols (
     id INTEGER PRIMARY KEY,
     file_id INTEGER NOT NULL,
@@ -123,6 +124,15 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5(
 );
 CREATE TABLE skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
 """
+
+
+# Additions to a schema version that an older index of the same version gets, idempotently,
+# the first time this repolens writes to it (no rebuild for an index that only lacks these).
+_UPGRADES = (
+    # change detection reads every file's (path, size, mtime): from this index, a scan of a
+    # few pages; from the table, one page per file, since each row holds the file's content
+    "CREATE INDEX IF NOT EXISTS files_stat ON files(path, size, mtime_ns, id, hash)",
+)
 
 
 class StoreRebuilt(Exception):
@@ -715,6 +725,8 @@ class Store:
                 # writer does not wait for fsync.
                 self._writer.execute("PRAGMA synchronous = OFF")
                 self._writer.execute("PRAGMA wal_autocheckpoint = 20000")
+                for statement in _UPGRADES:
+                    self._writer.execute(statement)
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:

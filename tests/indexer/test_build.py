@@ -235,6 +235,57 @@ def test_old_schema_is_rebuilt(small_repo: Path, capsys: pytest.CaptureFixture[s
     assert idx2.update().files == 4
 
 
+def test_an_index_without_the_change_detection_index_gets_it_and_is_not_rebuilt(
+    small_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    idx = RepoIndex(small_repo)
+    idx.update()
+    db = idx.store.path
+    idx.close()
+    with sqlite3.connect(db) as conn:  # as an index written before files_stat existed
+        conn.execute("DROP INDEX files_stat")
+    idx2 = RepoIndex(small_repo)
+    core = small_repo / "pkg/core.py"
+    core.write_text("def run(x):\n    return x\n\n\ndef later(x):\n    return x\n")
+    _bump_mtime(core)
+    summary = idx2.update()
+    assert "rebuilding" not in capsys.readouterr().err
+    assert (summary.files, summary.files_changed, summary.added) == (4, 1, 0)
+    assert [d.path for d in idx2.definitions("later")] == ["pkg/core.py"]
+    with sqlite3.connect(db) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT path, size, mtime_ns, id, hash FROM files"
+        ).fetchall()
+    # change detection reads the small index, not the rows that hold every file's content
+    assert "COVERING INDEX files_stat" in plan[0][-1]
+
+
+def test_discovery_stats_the_known_files_early_and_still_sees_every_change(
+    small_repo: Path,
+) -> None:
+    from repolens.indexer.discovery import discover
+
+    before = discover(small_repo)
+    known = [c.path for c in before.candidates] + ["pkg/was_here.py"]
+    (small_repo / "pkg/extra.py").unlink()
+    _write(small_repo, "pkg/new.py", "def fresh():\n    return 1\n")
+    core = small_repo / "pkg/core.py"
+    core.write_text("def run(x):\n    return x * 3\n")
+    _bump_mtime(core)
+    with_known = discover(small_repo, known=known)
+    without = discover(small_repo)
+    assert with_known.candidates == without.candidates
+    assert {c.path for c in with_known.candidates} == {
+        "README.md",
+        "pkg/__init__.py",
+        "pkg/core.py",
+        "pkg/new.py",
+    }
+    assert next(c for c in with_known.candidates if c.path == "pkg/core.py").mtime_ns == (
+        core.stat().st_mtime_ns
+    )
+
+
 def test_database_lives_in_cache_dir_not_repo(small_repo: Path, isolated_cache: Path) -> None:
     idx = RepoIndex(small_repo)
     idx.update()
