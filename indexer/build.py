@@ -13,13 +13,14 @@ import concurrent.futures
 import concurrent.futures.process
 import gc
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -294,15 +295,53 @@ def _results(jobs: list[_Job], workers: int) -> Iterator[_Result]:
             yield _process(job)
 
 
-def _delete_file_rows(conn: sqlite3.Connection, file_ids: Iterable[int]) -> None:
+def _delete_file_rows(
+    conn: sqlite3.Connection, file_ids: Iterable[int], keep_fts: Collection[int] = ()
+) -> None:
+    """Delete the rows of these files, except the full-text rows (by chunk id) in ``keep_fts``:
+    those stay for chunks the files' new version has word for word."""
     ids = [(i,) for i in file_ids]
     if not ids:
         return
-    conn.executemany(
-        "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)", ids
-    )
+    if keep_fts:
+        doomed = [
+            (cid,)
+            for (cid,) in conn.execute(
+                "SELECT id FROM chunks WHERE file_id IN (SELECT value FROM json_each(?))",
+                (json.dumps([i for (i,) in ids]),),
+            )
+            if cid not in keep_fts
+        ]
+        conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", doomed)
+    else:
+        conn.executemany(
+            "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)", ids
+        )
     for table in ("chunks", "symbols", "refs", "imports"):
         conn.executemany(f"DELETE FROM {table} WHERE file_id = ?", ids)
+
+
+def _reusable_chunks(
+    conn: sqlite3.Connection, file_ids: Iterable[int]
+) -> dict[int, dict[tuple[object, ...], list[int]]]:
+    """Per file, its chunks' full-text rows by content: (terms, path) -> chunk ids.
+
+    A changed file's new version mostly has the same chunks as the old one, at other lines
+    or not; their full-text rows can stay as they are. Deleting a row from FTS5 costs about
+    twice what inserting it does (the old text is read back and tokenized again), so a
+    re-index that keeps them costs what the changed chunks cost, not what the files do.
+    """
+    out: dict[int, dict[tuple[object, ...], list[int]]] = {}
+    for fid in file_ids:
+        by_content: dict[tuple[object, ...], list[int]] = {}
+        for rowid, *content in conn.execute(
+            "SELECT rowid, terms, path FROM chunks_fts"
+            " WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)",
+            (fid,),
+        ):
+            by_content.setdefault(tuple(content), []).append(rowid)
+        out[fid] = by_content
+    return out
 
 
 # A stored file's row as change detection reads it: (path, size, mtime_ns, id, hash).
@@ -321,25 +360,38 @@ def _write_batch(store: Store, batch: list[_Result], existing: dict[str, _Stored
             for r in batch
             if r.status in ("ok", "skip", "gone") and r.path in existing
         ]
-        _delete_file_rows(conn, replaced)
+        ok = [r for r in batch if r.status == "ok" and r.rows is not None]
+        reusable = _reusable_chunks(conn, [existing[r.path][_ID] for r in ok if r.path in existing])
+        # before any delete: a kept full-text row may hold the highest chunk id
+        chunk_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM chunks").fetchone()[0]
+        # which old rows the new versions take over, chunk by chunk
+        taken: dict[tuple[int, int], int] = {}  # (file in ok, its chunk) -> kept chunk id
+        for n, r in enumerate(ok):
+            by_content = reusable.get(existing[r.path][_ID]) if r.path in existing else None
+            if not by_content:
+                continue
+            assert r.rows is not None
+            for k, fts_row in enumerate(r.rows.fts):
+                ids = by_content.get(tuple(fts_row))
+                if ids:
+                    taken[n, k] = ids.pop()
+        _delete_file_rows(conn, replaced, keep_fts=set(taken.values()))
         if replaced:
             conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in replaced])
         conn.executemany(
             "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
             [(r.size, r.mtime_ns, r.path) for r in batch if r.status == "same"],
         )
-        ok = [r for r in batch if r.status == "ok" and r.rows is not None]
         if not ok:
             return
         file_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM files").fetchone()[0]
-        chunk_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM chunks").fetchone()[0]
         files: list[tuple[object, ...]] = []
         symbols: list[tuple[object, ...]] = []
         refs: list[tuple[object, ...]] = []
         imports: list[tuple[object, ...]] = []
         chunks: list[tuple[object, ...]] = []
         fts: list[tuple[object, ...]] = []
-        for r in ok:
+        for n, r in enumerate(ok):
             rows = r.rows
             assert rows is not None
             files.append(
@@ -349,7 +401,11 @@ def _write_batch(store: Store, batch: list[_Result], existing: dict[str, _Stored
             symbols.extend(head + row for row in rows.symbols)
             refs.extend(head + row for row in rows.refs)
             imports.extend(head + row for row in rows.imports)
-            for chunk_row, fts_row in zip(rows.chunks, rows.fts, strict=True):
+            for k, (chunk_row, fts_row) in enumerate(zip(rows.chunks, rows.fts, strict=True)):
+                kept = taken.get((n, k))
+                if kept is not None:  # its full-text row is there already
+                    chunks.append((kept, file_id, *chunk_row))
+                    continue
                 chunks.append((chunk_id, file_id, *chunk_row))
                 fts.append((chunk_id, *fts_row))
                 chunk_id += 1

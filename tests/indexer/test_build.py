@@ -286,6 +286,47 @@ def test_discovery_stats_the_known_files_early_and_still_sees_every_change(
     )
 
 
+def _chunk_rows(db: Path) -> tuple[set[int], set[int], list[tuple[object, ...]]]:
+    with sqlite3.connect(db) as conn:
+        chunk_ids = {i for (i,) in conn.execute("SELECT id FROM chunks")}
+        fts_ids = {i for (i,) in conn.execute("SELECT rowid FROM chunks_fts")}
+        rows = conn.execute(
+            "SELECT f.path, c.start_line, c.end_line, x.terms, x.path FROM chunks c"
+            " JOIN files f ON f.id = c.file_id JOIN chunks_fts x ON x.rowid = c.id"
+        ).fetchall()
+    return chunk_ids, fts_ids, sorted(rows)
+
+
+def test_a_changed_file_keeps_the_search_rows_of_its_unchanged_chunks_and_only_those(
+    small_repo: Path, tmp_path: Path
+) -> None:
+    many = "".join(f"def f{i}(x):\n    return helper(x) + {i}\n\n\n" for i in range(40))
+    _write(small_repo, "pkg/many.py", "from .core import helper\n\n\n" + many)
+    idx = RepoIndex(small_repo)
+    idx.update()
+    before = _chunk_rows(idx.store.path)[1]
+    # a new function at the top (every chunk moves), one changed, one gone
+    path = small_repo / "pkg/many.py"
+    text = (
+        path.read_text()
+        .replace("+ 7\n", "+ 7 * offset\n")
+        .replace("def f30(x):\n    return helper(x) + 30\n", "")
+    )
+    path.write_text("def brand_new(offset):\n    return offset\n\n\n" + text)
+    _bump_mtime(path)
+    assert idx.update().files_changed == 1
+    chunk_ids, fts_ids, rows = _chunk_rows(idx.store.path)
+    assert chunk_ids == fts_ids  # no search row left behind, none missing
+    assert len(before & fts_ids) >= len(before) - 3  # only the changed chunks were rewritten
+    # the same rows as an index built from scratch on the same files
+    fresh = RepoIndex(small_repo, cache_dir=tmp_path / "fresh-cache")
+    fresh.update()
+    assert rows == _chunk_rows(fresh.store.path)[2]
+    hits = {(h.path, h.start_line) for h in idx.ranked_chunks(["offset"])}
+    assert hits == {(h.path, h.start_line) for h in fresh.ranked_chunks(["offset"])}
+    assert len(hits) >= 2  # brand_new and the changed f7
+
+
 def test_database_lives_in_cache_dir_not_repo(small_repo: Path, isolated_cache: Path) -> None:
     idx = RepoIndex(small_repo)
     idx.update()
