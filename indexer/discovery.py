@@ -158,7 +158,8 @@ class _GitListing:
 
     def _read(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
-        self._out = self._proc.stdout.read()
+        with self._proc.stdout as out:
+            self._out = out.read()
 
     def names(self, timeout: float = 120) -> list[str] | None:
         """The sorted paths git lists, or None outside a git work tree (or git failing)."""
@@ -166,8 +167,12 @@ class _GitListing:
         if proc is None:
             return None
         self._reader.join(timeout)
+        if self._reader.is_alive():  # git hangs (a network file system, say): list by walking
+            proc.kill()
+            proc.wait()
+            return None
         try:
-            code = proc.wait(timeout=max(0.1, timeout))
+            code = proc.wait(timeout=10)  # its output is closed: it is exiting
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -176,10 +181,6 @@ class _GitListing:
             return None
         names = self._out.decode("utf-8", "surrogateescape").split("\0")
         return sorted({n for n in names if n})
-
-
-def _git_files(root: Path) -> list[str] | None:
-    return _GitListing(root).names()
 
 
 def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
