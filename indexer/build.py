@@ -524,11 +524,14 @@ def index_repository(
 def _count(store: Store, summary: IndexSummary, unchanged: bool = False) -> None:
     """The summary's counts. ``unchanged``: no file changed in this run, so the counts kept
     by the last run that changed one still hold (counting a large index's symbols and chunks
-    is a tenth of what a run with nothing to do costs)."""
+    is a tenth of what a run with nothing to do costs), unless another writer changed files
+    since without keeping them (an older repolens): every re-indexed file gets a new row id,
+    so the highest id and the number of files say whether the files are the ones counted."""
     reader = store.reader
-    kept = store.meta("counts") if unchanged else None
-    if kept is not None and len(kept.split()) == 3:
-        files, symbols, chunks = (int(n) for n in kept.split())
+    files_now, top = reader.execute("SELECT count(*), coalesce(max(id), 0) FROM files").fetchone()
+    kept = (store.meta("counts") or "").split() if unchanged else []
+    if len(kept) == 4 and kept[0] == str(files_now) and kept[3] == str(top):
+        files, symbols, chunks = (int(n) for n in kept[:3])
     else:
         files, symbols, chunks = reader.execute(
             "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
@@ -538,7 +541,7 @@ def _count(store: Store, summary: IndexSummary, unchanged: bool = False) -> None
             with store.write() as conn:
                 conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('counts', ?)",
-                    (f"{files} {symbols} {chunks}",),
+                    (f"{files} {symbols} {chunks} {top}",),
                 )
     summary.files, summary.symbols, summary.chunks = files, symbols, chunks
     summary.skipped = reader.execute("SELECT count(*) FROM skipped").fetchone()[0]

@@ -327,6 +327,20 @@ def test_a_changed_file_keeps_the_search_rows_of_its_unchanged_chunks_and_only_t
     assert len(hits) >= 2  # brand_new and the changed f7
 
 
+def test_counts_of_an_unchanged_run_follow_files_another_writer_changed(small_repo: Path) -> None:
+    idx = RepoIndex(small_repo)
+    first = idx.update()
+    assert idx.update().symbols == first.symbols == 3  # kept counts: the same figures
+    with sqlite3.connect(idx.store.path) as conn:  # as a writer that keeps no counts would
+        (fid,) = conn.execute("SELECT id FROM files WHERE path = 'pkg/core.py'").fetchone()
+        conn.execute("UPDATE files SET id = id + 1000 WHERE id = ?", (fid,))
+        conn.execute("DELETE FROM symbols WHERE file_id = ? AND name = 'helper'", (fid,))
+        conn.execute("UPDATE symbols SET file_id = file_id + 1000 WHERE file_id = ?", (fid,))
+    again = idx.update()
+    assert again.files_changed == 0
+    assert (again.files, again.symbols) == (4, 2)
+
+
 def test_database_lives_in_cache_dir_not_repo(small_repo: Path, isolated_cache: Path) -> None:
     idx = RepoIndex(small_repo)
     idx.update()
