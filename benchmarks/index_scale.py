@@ -177,7 +177,7 @@ def main() -> int:
 
     cold = rows["cold"][-1] if rows["cold"] else {}
     result = {
-        "files": cold.get("files"),
+        "files": (cold or rows["noop"][-1]).get("files"),
         "parsed_files": rows["bare"][0]["files"],
         "parsed_mb": round(rows["bare"][0]["bytes"] / 1e6, 1),
         "branch_files": len(branch),
