@@ -13,7 +13,6 @@ import concurrent.futures
 import concurrent.futures.process
 import gc
 import hashlib
-import json
 import logging
 import multiprocessing
 import os
@@ -303,20 +302,13 @@ def _delete_file_rows(
     ids = [(i,) for i in file_ids]
     if not ids:
         return
-    if keep_fts:
-        doomed = [
-            (cid,)
-            for (cid,) in conn.execute(
-                "SELECT id FROM chunks WHERE file_id IN (SELECT value FROM json_each(?))",
-                (json.dumps([i for (i,) in ids]),),
-            )
-            if cid not in keep_fts
-        ]
-        conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", doomed)
-    else:
-        conn.executemany(
-            "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)", ids
-        )
+    doomed = [
+        (cid,)
+        for file_id in ids
+        for (cid,) in conn.execute("SELECT id FROM chunks WHERE file_id = ?", file_id)
+        if cid not in keep_fts
+    ]
+    conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", doomed)
     for table in ("chunks", "symbols", "refs", "imports"):
         conn.executemany(f"DELETE FROM {table} WHERE file_id = ?", ids)
 
@@ -530,12 +522,12 @@ def _count(store: Store, summary: IndexSummary, unchanged: bool = False) -> None
     reader = store.reader
     files_now, top = reader.execute("SELECT count(*), coalesce(max(id), 0) FROM files").fetchone()
     kept = (store.meta("counts") or "").split() if unchanged else []
+    files = files_now
     if len(kept) == 4 and kept[0] == str(files_now) and kept[3] == str(top):
-        files, symbols, chunks = (int(n) for n in kept[:3])
+        symbols, chunks = int(kept[1]), int(kept[2])
     else:
-        files, symbols, chunks = reader.execute(
-            "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
-            " (SELECT count(*) FROM chunks)"
+        symbols, chunks = reader.execute(
+            "SELECT (SELECT count(*) FROM symbols), (SELECT count(*) FROM chunks)"
         ).fetchone()
         if store.read_only is None:
             with store.write() as conn:
