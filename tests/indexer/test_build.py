@@ -204,13 +204,19 @@ def test_walk_without_git_honours_gitignore_and_vendored_dirs(tmp_path: Path) ->
     assert summary.files == 2
 
 
-def test_corrupt_database_is_rebuilt_with_one_line(
-    small_repo: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    idx = RepoIndex(small_repo)
+def _indexed_and_closed(repo: Path) -> Path:
+    """Index ``repo``, close the index, and return its database file (to tamper with)."""
+    idx = RepoIndex(repo)
     idx.update()
     db = idx.store.path
     idx.close()
+    return db
+
+
+def test_corrupt_database_is_rebuilt_with_one_line(
+    small_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _indexed_and_closed(small_repo)
     db.write_bytes(b"this is not a database" * 100)
     for suffix in ("-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
@@ -222,10 +228,7 @@ def test_corrupt_database_is_rebuilt_with_one_line(
 
 
 def test_old_schema_is_rebuilt(small_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    idx = RepoIndex(small_repo)
-    idx.update()
-    db = idx.store.path
-    idx.close()
+    db = _indexed_and_closed(small_repo)
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     idx2 = RepoIndex(small_repo)
@@ -238,10 +241,7 @@ def test_old_schema_is_rebuilt(small_repo: Path, capsys: pytest.CaptureFixture[s
 def test_an_index_without_the_change_detection_index_gets_it_and_is_not_rebuilt(
     small_repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    idx = RepoIndex(small_repo)
-    idx.update()
-    db = idx.store.path
-    idx.close()
+    db = _indexed_and_closed(small_repo)
     with sqlite3.connect(db) as conn:  # as an index written before files_stat existed
         conn.execute("DROP INDEX files_stat")
     idx2 = RepoIndex(small_repo)
