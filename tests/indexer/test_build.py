@@ -341,6 +341,26 @@ def test_counts_of_an_unchanged_run_follow_files_another_writer_changed(small_re
     assert (again.files, again.symbols) == (4, 2)
 
 
+def test_discovery_walks_when_git_is_missing_or_hangs(
+    small_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repolens.indexer import discovery
+
+    expected = {c.path for c in discovery.discover(small_repo).candidates}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))  # no git at all
+    assert {c.path for c in discovery.discover(small_repo).candidates} == expected
+    hanging = bin_dir / "git"
+    hanging.write_text("#!/bin/sh\nexec /bin/sleep 30\n")
+    hanging.chmod(0o755)
+    listing = discovery._GitListing(small_repo)
+    started = time.monotonic()
+    assert listing.names(timeout=0.5) is None  # killed: the caller walks instead
+    assert time.monotonic() - started < 5
+    assert listing._proc is not None and listing._proc.poll() is not None
+
+
 def test_database_lives_in_cache_dir_not_repo(small_repo: Path, isolated_cache: Path) -> None:
     idx = RepoIndex(small_repo)
     idx.update()
