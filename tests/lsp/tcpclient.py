@@ -68,6 +68,17 @@ class LspTcpServer:
         with self._lock:
             return self.stderr.decode(errors="replace")
 
+    def stderr_lines(self, containing: str, at_least: int, timeout: float = 10) -> list[str]:
+        """The stderr lines that contain ``containing``, once there are ``at_least`` of them
+        (or the timeout passed): the server writes a line before it closes the connection,
+        but the thread that reads its stderr may not have read it yet."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [line for line in self.stderr_text().splitlines() if containing in line]
+            if len(lines) >= at_least or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
     def connect(self, timeout: float = 60) -> socket.socket:
         """The first connection that succeeds (the server may still be starting)."""
         deadline = time.monotonic() + timeout

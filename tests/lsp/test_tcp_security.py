@@ -105,7 +105,7 @@ def test_a_browser_shaped_post_is_refused(
         assert closed  # and the connection is gone
     assert canary.connections == 0
     assert server.proc.poll() is None  # a refused connection does not end the server
-    refused = [line for line in server.stderr_text().splitlines() if "refused" in line]
+    refused = server.stderr_lines("refused", len(posts))
     assert len(refused) == len(posts), server.stderr_text()
     assert "HTTP" in refused[0]
 
