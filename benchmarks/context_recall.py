@@ -1,6 +1,7 @@
 """Cross-file definition recall of completion context, CrossCodeEval-style, against BM25.
 
-    python benchmarks/context_recall.py REPO [--budget 2048] [--max-tasks 400] [--json]
+    python benchmarks/context_recall.py REPO [--budget 2048] [--max-tasks 300] [--cache-dir DIR]
+        [--json]
 
 Tasks are generated from the repository's Python files:
 
@@ -81,7 +82,7 @@ def _jedi_target(script, line: int, col: int, root: Path, kind: str) -> tuple[st
     return None
 
 
-def make_tasks(index: RepoIndex, max_tasks: int, seed: int) -> list[Task]:
+def make_tasks(index: RepoIndex, max_tasks: int, seed: int, per_file: int = 4) -> list[Task]:
     import jedi
 
     root = index.root
@@ -126,7 +127,7 @@ def make_tasks(index: RepoIndex, max_tasks: int, seed: int) -> list[Task]:
         rng.shuffle(candidates)
         taken_here = 0
         for kind, n, col, name in candidates:
-            if per_kind[kind] >= quota or taken_here >= 4:
+            if per_kind[kind] >= quota or taken_here >= per_file:
                 continue
             target = _jedi_target(script, n + 1, col - 1, root, kind)
             if target is None or target[0] == path:
@@ -167,13 +168,22 @@ def main() -> int:
     ap.add_argument("--tokenizer", choices=["embedded", "estimate"], default="embedded")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--show-misses", type=int, default=0)
+    ap.add_argument(
+        "--per-file",
+        type=int,
+        default=4,
+        help="tasks per file at most (1: every request is the first in its file)",
+    )
+    ap.add_argument(
+        "--cache-dir", type=Path, default=None, help="reuse this index cache (default: a new one)"
+    )
     args = ap.parse_args()
 
-    cache = Path(tempfile.mkdtemp(prefix="repolens-recall-"))
+    cache = args.cache_dir or Path(tempfile.mkdtemp(prefix="repolens-recall-"))
     index = RepoIndex(args.repo, cache_dir=cache)
     index.update()
     t = time.perf_counter()
-    tasks = make_tasks(index, args.max_tasks, args.seed)
+    tasks = make_tasks(index, args.max_tasks, args.seed, args.per_file)
     gen_s = time.perf_counter() - t
 
     if args.tokenizer == "embedded":

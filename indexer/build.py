@@ -296,12 +296,13 @@ def _results(jobs: list[_Job], workers: int) -> Iterator[_Result]:
 
 def _delete_file_rows(
     conn: sqlite3.Connection, file_ids: Iterable[int], keep_fts: Collection[int] = ()
-) -> None:
+) -> tuple[int, int]:
     """Delete the rows of these files, except the full-text rows (by chunk id) in ``keep_fts``:
-    those stay for chunks the files' new version has word for word."""
+    those stay for chunks the files' new version has word for word. Returns how many symbols
+    and chunks went."""
     ids = [(i,) for i in file_ids]
     if not ids:
-        return
+        return 0, 0
     doomed = [
         (cid,)
         for file_id in ids
@@ -309,8 +310,10 @@ def _delete_file_rows(
         if cid not in keep_fts
     ]
     conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", doomed)
+    gone: dict[str, int] = {}
     for table in ("chunks", "symbols", "refs", "imports"):
-        conn.executemany(f"DELETE FROM {table} WHERE file_id = ?", ids)
+        gone[table] = conn.executemany(f"DELETE FROM {table} WHERE file_id = ?", ids).rowcount
+    return gone["symbols"], gone["chunks"]
 
 
 def _reusable_chunks(
@@ -344,8 +347,12 @@ _ID: Final = 3
 _HASH: Final = 4
 
 
-def _write_batch(store: Store, batch: list[_Result], existing: dict[str, _Stored]) -> None:
-    """Write one batch of results in one transaction, with one executemany per table."""
+def _write_batch(
+    store: Store, batch: list[_Result], existing: dict[str, _Stored]
+) -> tuple[int, int]:
+    """Write one batch of results in one transaction, with one executemany per table.
+
+    Returns how the number of symbols and of chunks changed."""
     with store.write() as conn:
         replaced = [
             existing[r.path][_ID]
@@ -367,7 +374,7 @@ def _write_batch(store: Store, batch: list[_Result], existing: dict[str, _Stored
                 ids = by_content.get(tuple(fts_row))
                 if ids:
                     taken[n, k] = ids.pop()
-        _delete_file_rows(conn, replaced, keep_fts=set(taken.values()))
+        gone_symbols, gone_chunks = _delete_file_rows(conn, replaced, keep_fts=set(taken.values()))
         if replaced:
             conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in replaced])
         conn.executemany(
@@ -375,7 +382,7 @@ def _write_batch(store: Store, batch: list[_Result], existing: dict[str, _Stored
             [(r.size, r.mtime_ns, r.path) for r in batch if r.status == "same"],
         )
         if not ok:
-            return
+            return -gone_symbols, -gone_chunks
         file_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM files").fetchone()[0]
         files: list[tuple[object, ...]] = []
         symbols: list[tuple[object, ...]] = []
@@ -424,6 +431,7 @@ def _write_batch(store: Store, batch: list[_Result], existing: dict[str, _Stored
             chunks,
         )
         conn.executemany("INSERT INTO chunks_fts(rowid, terms, path) VALUES (?,?,?)", fts)
+    return len(symbols) - gone_symbols, len(chunks) - gone_chunks
 
 
 def _repo_files(store: Store, refresh: bool) -> RepoFiles:
@@ -496,7 +504,10 @@ def index_repository(
     if store.read_only is not None:
         started = time.perf_counter()
         summary.not_updated = store.read_only
-        _count(store, summary)
+        files, top = store.reader.execute(
+            "SELECT count(*), coalesce(max(id), 0) FROM files"
+        ).fetchone()
+        _count(store, summary, _kept_counts(store, files, top))
         summary.seconds = time.perf_counter() - started
         return summary
     with store.writing(progress):
@@ -513,28 +524,35 @@ def index_repository(
     return summary
 
 
-def _count(store: Store, summary: IndexSummary, unchanged: bool = False) -> None:
-    """The summary's counts. ``unchanged``: no file changed in this run, so the counts kept
-    by the last run that changed one still hold (counting a large index's symbols and chunks
-    is a tenth of what a run with nothing to do costs), unless another writer changed files
-    since without keeping them (an older repolens): every re-indexed file gets a new row id,
-    so the highest id and the number of files say whether the files are the ones counted."""
+def _kept_counts(store: Store, files: int, top: int) -> tuple[int, int] | None:
+    """The symbol and chunk counts the last writer kept, if they are of these files (their
+    number and highest row id: every re-indexed file gets a new row id, so an older repolens
+    that changed files without keeping counts leaves them unmatched)."""
+    kept = (store.meta("counts") or "").split()
+    if len(kept) == 4 and kept[0] == str(files) and kept[3] == str(top):
+        return int(kept[1]), int(kept[2])
+    return None
+
+
+def _count(store: Store, summary: IndexSummary, kept: tuple[int, int] | None) -> None:
+    """The summary's counts, and keep them for the next run.
+
+    ``kept``: the symbol and chunk counts as this run's writes left them, worked out from the
+    counts the last run kept; None when there were none to trust, and then they are counted.
+    Counting a large index's symbols and chunks costs a tenth of what a run with nothing to do
+    does, and more than a run that re-indexes a single file."""
     reader = store.reader
-    files_now, top = reader.execute("SELECT count(*), coalesce(max(id), 0) FROM files").fetchone()
-    kept = (store.meta("counts") or "").split() if unchanged else []
-    files = files_now
-    if len(kept) == 4 and kept[0] == str(files_now) and kept[3] == str(top):
-        symbols, chunks = int(kept[1]), int(kept[2])
+    files, top = reader.execute("SELECT count(*), coalesce(max(id), 0) FROM files").fetchone()
+    if kept is not None:
+        symbols, chunks = kept
     else:
         symbols, chunks = reader.execute(
             "SELECT (SELECT count(*) FROM symbols), (SELECT count(*) FROM chunks)"
         ).fetchone()
-        if store.read_only is None:
-            with store.write() as conn:
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('counts', ?)",
-                    (f"{files} {symbols} {chunks} {top}",),
-                )
+    counts = f"{files} {symbols} {chunks} {top}"
+    if store.read_only is None and store.meta("counts") != counts:
+        with store.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('counts', ?)", (counts,))
     summary.files, summary.symbols, summary.chunks = files, symbols, chunks
     summary.skipped = reader.execute("SELECT count(*) FROM skipped").fetchone()[0]
 
@@ -555,6 +573,8 @@ def _index(
     existing: dict[str, _Stored] = {
         row[0]: row for row in reader.execute("SELECT path, size, mtime_ns, id, hash FROM files")
     }
+    base = _kept_counts(store, len(existing), max((r[_ID] for r in existing.values()), default=0))
+    delta_symbols = delta_chunks = 0
     only_set = {p.replace(os.sep, "/") for p in only} if only is not None else None
     if only_set is not None:
         candidates = _candidates_for(root, only_set, opts, summary)
@@ -604,15 +624,18 @@ def _index(
         if progress is not None:
             progress(done, total, result.path)
         if len(batch) >= _BATCH_FILES or time.perf_counter() - last_flush > _BATCH_SECONDS:
-            _write_batch(store, batch, existing)
+            d_symbols, d_chunks = _write_batch(store, batch, existing)
+            delta_symbols, delta_chunks = delta_symbols + d_symbols, delta_chunks + d_chunks
             batch.clear()
             last_flush = time.perf_counter()
     if batch:
-        _write_batch(store, batch, existing)
+        d_symbols, d_chunks = _write_batch(store, batch, existing)
+        delta_symbols, delta_chunks = delta_symbols + d_symbols, delta_chunks + d_chunks
     if deleted:
         with store.write() as conn:
             ids = [existing[p][_ID] for p in deleted]
-            _delete_file_rows(conn, ids)
+            gone_symbols, gone_chunks = _delete_file_rows(conn, ids)
+            delta_symbols, delta_chunks = delta_symbols - gone_symbols, delta_chunks - gone_chunks
             conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
         summary.deleted += len(deleted)
         changed_paths.update(deleted)
@@ -635,7 +658,8 @@ def _index(
         resolve_imports(store)  # the set of files changed: any import may now resolve differently
     elif changed_paths:
         resolve_imports(store, changed_paths, files_changed=False)
-    _count(store, summary, unchanged=not changed_paths)
+    kept = None if base is None else (base[0] + delta_symbols, base[1] + delta_chunks)
+    _count(store, summary, kept)
 
 
 def _candidates_for(

@@ -341,6 +341,39 @@ def test_counts_of_an_unchanged_run_follow_files_another_writer_changed(small_re
     assert (again.files, again.symbols) == (4, 2)
 
 
+def test_kept_counts_follow_adds_edits_deletes_and_saves(small_repo: Path) -> None:
+    idx = RepoIndex(small_repo)
+
+    def counted() -> tuple[int, int, int]:
+        with sqlite3.connect(idx.store.path) as conn:
+            return conn.execute(
+                "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
+                " (SELECT count(*) FROM chunks)"
+            ).fetchone()
+
+    steps = [
+        ("pkg/new.py", "def a():\n    pass\n\n\ndef b():\n    pass\n"),  # added
+        ("pkg/core.py", "def run(x):\n    return x\n"),  # edited: a symbol fewer
+        ("pkg/extra.py", None),  # deleted
+        ("docs/guide.md", "# Guide\n\nText.\n\n## More\n\nText.\n"),  # a text file
+    ]
+    idx.update()
+    for rel, text in steps:
+        if text is None:
+            (small_repo / rel).unlink()
+        else:
+            _write(small_repo, rel, text)
+        got = idx.update()
+        assert got.files_changed == 1
+        assert (got.files, got.symbols, got.chunks) == counted(), rel
+    _write(small_repo, "pkg/new.py", "def a():\n    pass\n")  # a save: only that path
+    got = idx.update(only=["pkg/new.py"])
+    assert (got.files, got.symbols, got.chunks) == counted()
+    with sqlite3.connect(idx.store.path) as conn:  # the kept counts say what is there
+        kept = conn.execute("SELECT value FROM meta WHERE key = 'counts'").fetchone()[0]
+    assert kept.split()[:3] == [str(n) for n in counted()]
+
+
 def test_discovery_walks_when_git_is_missing_or_hangs(
     small_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
