@@ -36,61 +36,119 @@ Matches = list[tuple[int, dict[str, list[Node]]]]
 
 
 class RepoFiles:
-    """The repository's indexed paths, with the look-ups resolvers need."""
+    """The repository's indexed paths, with the look-ups resolvers need.
+
+    Only the set of paths is built up front; each look-up table is built the first time it is
+    needed, so that resolving a single file's imports in a large repository (a save, a
+    one-file re-index) does not pay for tables it never reads.
+    """
 
     def __init__(self, paths: Iterable[str], root: Path | None = None) -> None:
         self.root = root  # the repository root, for resolvers that read a manifest (go.mod)
         self.paths: set[str] = set(paths)
-        self._by_basename: dict[str, list[str]] = defaultdict(list)
-        self._dir_files: dict[str, list[str]] = defaultdict(list)
-        self.dirs: set[str] = set()
+        self._python_modules: dict[str, str] | None = None
+
+    @functools.cached_property
+    def _by_basename(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
         for path in self.paths:
-            self._by_basename[posixpath.basename(path)].append(path)
-            parent = posixpath.dirname(path)
-            self._dir_files[parent].append(path)
-            while parent and parent not in self.dirs:
-                self.dirs.add(parent)
+            out[path.rpartition("/")[2]].append(path)
+        return out
+
+    @functools.cached_property
+    def _dir_files(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for path in self.paths:
+            out[path.rpartition("/")[0]].append(path)
+        return out
+
+    @functools.cached_property
+    def dirs(self) -> set[str]:
+        dirs: set[str] = set()
+        for parent in self._dir_files:
+            while parent and parent not in dirs:
+                dirs.add(parent)
                 parent = posixpath.dirname(parent)
-        self._by_dirname: dict[str, list[str]] = defaultdict(list)
+        return dirs
+
+    @functools.cached_property
+    def _by_dirname(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
         for d in self.dirs:
-            self._by_dirname[posixpath.basename(d)].append(d)
+            out[posixpath.basename(d)].append(d)
+        return out
+
+    @functools.cached_property
+    def _python_by_last_name(self) -> dict[str, list[str]]:
+        """Python files by the last part of the module name they would have (``c`` for both
+        ``a/b/c.py`` and ``a/b/c/__init__.py``)."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for path in self.paths:
+            if path.endswith(".py"):
+                stem = path[:-3]
+            elif path.endswith(".pyi"):
+                stem = path[:-4]
+            else:
+                continue
+            head, _, last = stem.rpartition("/")
+            if last == "__init__":
+                last = head.rpartition("/")[2]
+            out[last].append(path)
+        return out
+
+    def _python_module_name(self, path: str) -> str:
+        """A Python file's dotted module name from its source root: its nearest ancestor
+        directory without ``__init__.py`` (``src/flask/app.py`` is ``flask.app``,
+        ``tests/test_app.py`` is ``test_app``); "" for a file that is not Python."""
+        stem, ext = posixpath.splitext(path)
+        if ext not in (".py", ".pyi"):
+            return ""
+        parts = stem.split("/")
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+            package_depth = len(parts)
+        else:
+            package_depth = len(parts) - 1
+        first = package_depth  # climb while the directory is a package
+        while first > 0:
+            directory = "/".join(parts[:first])
+            paths = self.paths
+            if directory + "/__init__.py" in paths or directory + "/__init__.pyi" in paths:
+                first -= 1
+            else:
+                break
+        return ".".join(parts[first:])
+
+    @staticmethod
+    def _preferred(candidates: list[str]) -> str:
+        """Of the files with one module name: the last ``.py`` in path order, else the first
+        stub."""
+        ordered = sorted(candidates)
+        sources = [p for p in ordered if p.endswith(".py")]
+        return sources[-1] if sources else ordered[0]
 
     def python_modules(self) -> dict[str, str]:
-        """Dotted module name -> file, computed from each file's source root.
+        """Dotted module name -> file, for every Python file (see :meth:`python_module`)."""
+        if self._python_modules is None:
+            by_name: dict[str, list[str]] = defaultdict(list)
+            for path in self.paths:
+                name = self._python_module_name(path)
+                if name:
+                    by_name[name].append(path)
+            self._python_modules = {n: self._preferred(c) for n, c in by_name.items()}
+        return self._python_modules
 
-        The source root of a file is its nearest ancestor directory without ``__init__.py``:
-        ``src/flask/app.py`` is ``flask.app``, ``tests/test_app.py`` is ``test_app``.
-        """
-        cached: dict[str, str] | None = getattr(self, "_python_modules", None)
-        if cached is not None:
-            return cached
-        modules: dict[str, str] = {}
-        for path in sorted(self.paths):
-            stem, ext = posixpath.splitext(path)
-            if ext not in (".py", ".pyi"):
-                continue
-            parts = stem.split("/")
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-                package_depth = len(parts)
-            else:
-                package_depth = len(parts) - 1
-            # climb while the directory is a package
-            first = package_depth
-            while first > 0:
-                directory = "/".join(parts[:first]) if first else ""
-                if (
-                    directory + "/__init__.py" in self.paths
-                    or directory + "/__init__.pyi" in self.paths
-                ):
-                    first -= 1
-                else:
-                    break
-            name = ".".join(parts[first:])
-            if name and (name not in modules or ext == ".py"):
-                modules[name] = path
-        self._python_modules = modules
-        return modules
+    def python_module(self, module: str) -> str | None:
+        """The file of a dotted module name, computed from each file's source root."""
+        if self._python_modules is not None:
+            return self._python_modules.get(module)
+        last = module.rpartition(".")[2]
+        found = [
+            p
+            for p in self._python_by_last_name.get(last, ())
+            if self._python_module_name(p) == module
+        ]
+        return self._preferred(found) if found else None
 
     def __contains__(self, path: object) -> bool:
         return path in self.paths

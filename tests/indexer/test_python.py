@@ -148,3 +148,29 @@ def test_fuzzy_symbols_and_search(app_index: RepoIndex) -> None:
         ("UserRepository.get_by_email", "method"),
         ("UserRepository.admins", "method"),
     ]
+
+
+def test_one_module_lookup_agrees_with_the_whole_module_map() -> None:
+    from repolens.indexer.resolvers import RepoFiles
+
+    paths = [
+        "src/flask/__init__.py",
+        "src/flask/app.py",
+        "src/flask/app.pyi",  # a stub next to its source: the source wins
+        "src/flask/json/__init__.py",
+        "src/flask/json/provider.py",
+        "stubs/typed.pyi",  # a stub alone
+        "tests/test_app.py",  # no package: its own name
+        "a/flask/app.py",  # the same module name twice: the last source in path order
+        "a/flask/__init__.py",
+        "ns/pkg/mod.py",  # a namespace package (no __init__): mod's source root is ns/pkg
+        "README.md",
+    ]
+    whole = RepoFiles(paths).python_modules()
+    names = {*whole, "flask.missing", "json", "pkg.mod", ""}
+    for name in names:
+        assert RepoFiles(paths).python_module(name) == whole.get(name), name
+    assert whole["flask.app"] == "src/flask/app.py"
+    assert whole["typed"] == "stubs/typed.pyi"
+    assert whole["flask.json"] == "src/flask/json/__init__.py"
+    assert whole["mod"] == "ns/pkg/mod.py"
