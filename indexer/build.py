@@ -339,34 +339,47 @@ def _reusable_chunks(
     return out
 
 
-# A stored file's row as change detection reads it: (path, size, mtime_ns, id, hash).
-_Stored = tuple[str, int, int, int, str]
+# A stored file's row as change detection reads it for every file: (path, size, mtime_ns).
+_Stat = tuple[str, int, int]
 _SIZE: Final = 1
 _MTIME: Final = 2
-_ID: Final = 3
-_HASH: Final = 4
+# What the writer needs of a stored file it replaces or deletes (only those): (id, hash).
+_Stored = tuple[int, str]
+_ID: Final = 0
+_HASH: Final = 1
 
 
-def _write_batch(
-    store: Store, batch: list[_Result], existing: dict[str, _Stored]
-) -> tuple[int, int]:
+def _stored_rows(reader: sqlite3.Connection, paths: Collection[str]) -> dict[str, _Stored]:
+    out: dict[str, _Stored] = {}
+    wanted = list(paths)
+    for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
+        for path, file_id, digest in reader.execute(
+            f"SELECT path, id, hash FROM files WHERE path IN ({','.join('?' * len(part))})", part
+        ):
+            out[path] = (file_id, digest)
+    return out
+
+
+def _write_batch(store: Store, batch: list[_Result], stored: dict[str, _Stored]) -> tuple[int, int]:
     """Write one batch of results in one transaction, with one executemany per table.
 
-    Returns how the number of symbols and of chunks changed."""
+    ``stored``: the id and hash of each file in the batch that the index has. Returns how the
+    number of symbols and of chunks changed."""
     with store.write() as conn:
         replaced = [
-            existing[r.path][_ID]
+            stored[r.path][_ID]
             for r in batch
-            if r.status in ("ok", "skip", "gone") and r.path in existing
+            if r.status in ("ok", "skip", "gone") and r.path in stored
         ]
         ok = [r for r in batch if r.status == "ok" and r.rows is not None]
-        reusable = _reusable_chunks(conn, [existing[r.path][_ID] for r in ok if r.path in existing])
+        reusable = _reusable_chunks(conn, [stored[r.path][_ID] for r in ok if r.path in stored])
         # before any delete: a kept full-text row may hold the highest chunk id
         chunk_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM chunks").fetchone()[0]
         # which old rows the new versions take over, chunk by chunk
         taken: dict[tuple[int, int], int] = {}  # (file in ok, its chunk) -> kept chunk id
         for n, r in enumerate(ok):
-            by_content = reusable.get(existing[r.path][_ID]) if r.path in existing else None
+            by_content = reusable.get(stored[r.path][_ID]) if r.path in stored else None
             if not by_content:
                 continue
             assert r.rows is not None
@@ -568,25 +581,32 @@ def _index(
 ) -> None:
     opts = options or DiscoveryOptions()
     reader = store.reader
-    # (path, size, mtime_ns, id, hash): the columns of the files_stat index, which answers
-    # this without reading the table's rows (each holds a file's content)
-    existing: dict[str, _Stored] = {
-        row[0]: row for row in reader.execute("SELECT path, size, mtime_ns, id, hash FROM files")
+    marks = [("start", time.perf_counter())]  # where the time goes, for -vv
+    # (path, size, mtime_ns): columns of the files_stat index, which answers this without
+    # reading the table's rows (each holds a file's content); ids and hashes are read later,
+    # for the files that changed only
+    existing: dict[str, _Stat] = {
+        row[0]: row for row in reader.execute("SELECT path, size, mtime_ns FROM files")
     }
-    base = _kept_counts(store, len(existing), max((r[_ID] for r in existing.values()), default=0))
+    marks.append(("stored rows", time.perf_counter()))
+    (top,) = reader.execute("SELECT coalesce(max(id), 0) FROM files").fetchone()
+    base = _kept_counts(store, len(existing), top)
     delta_symbols = delta_chunks = 0
     only_set = {p.replace(os.sep, "/") for p in only} if only is not None else None
     if only_set is not None:
         candidates = _candidates_for(root, only_set, opts, summary)
         deleted = [p for p in only_set if p in existing and p not in {c.path for c in candidates}]
     else:
+        # files as stored come back as `unchanged`, the rest as candidates
         found = discover(root, opts, known=existing)
         candidates = found.candidates
         summary.skipped_files.extend(found.skipped)
-        seen = {c.path for c in candidates}
-        deleted = [p for p in existing if p not in seen]
+        seen = set(found.unchanged)
+        seen.update(c.path for c in candidates)
+        deleted = sorted(existing.keys() - seen)
 
-    jobs: list[_Job] = []
+    marks.append(("discover", time.perf_counter()))
+    todo: list[Candidate] = []
     for cand in candidates:
         old = existing.get(cand.path)
         if (
@@ -596,7 +616,12 @@ def _index(
             and only_set is None
         ):
             continue
-        jobs.append(_Job(str(root), cand.path, cand.language, old[_HASH] if old else None))
+        todo.append(cand)
+    stored = _stored_rows(reader, [c.path for c in todo if c.path in existing] + deleted)
+    jobs = [
+        _Job(str(root), c.path, c.language, stored[c.path][_HASH] if c.path in stored else None)
+        for c in todo
+    ]
     if len(jobs) > 1:
         sizes = {c.path: c.size for c in candidates}
         jobs.sort(key=lambda j: -sizes.get(j.path, 0))  # big files first: no straggler at the end
@@ -612,28 +637,29 @@ def _index(
         if result.warning:
             summary.warnings.append(result.warning)
         if result.status == "ok":
-            if result.path in existing:
+            if result.path in stored:
                 summary.changed += 1
             else:
                 summary.added += 1
             changed_paths.add(result.path)
-        elif result.status in ("skip", "gone") and result.path in existing:
+        elif result.status in ("skip", "gone") and result.path in stored:
             summary.deleted += 1
             changed_paths.add(result.path)
         batch.append(result)
         if progress is not None:
             progress(done, total, result.path)
         if len(batch) >= _BATCH_FILES or time.perf_counter() - last_flush > _BATCH_SECONDS:
-            d_symbols, d_chunks = _write_batch(store, batch, existing)
+            d_symbols, d_chunks = _write_batch(store, batch, stored)
             delta_symbols, delta_chunks = delta_symbols + d_symbols, delta_chunks + d_chunks
             batch.clear()
             last_flush = time.perf_counter()
     if batch:
-        d_symbols, d_chunks = _write_batch(store, batch, existing)
+        d_symbols, d_chunks = _write_batch(store, batch, stored)
         delta_symbols, delta_chunks = delta_symbols + d_symbols, delta_chunks + d_chunks
+    marks.append(("parse and write", time.perf_counter()))
     if deleted:
         with store.write() as conn:
-            ids = [existing[p][_ID] for p in deleted]
+            ids = [stored[p][_ID] for p in deleted]
             gone_symbols, gone_chunks = _delete_file_rows(conn, ids)
             delta_symbols, delta_chunks = delta_symbols - gone_symbols, delta_chunks - gone_chunks
             conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
@@ -653,13 +679,23 @@ def _index(
             "INSERT OR REPLACE INTO meta(key, value) VALUES ('indexed_at', ?)", (str(time.time()),)
         )
 
+    marks.append(("deletes and skips", time.perf_counter()))
     summary.files_changed = summary.added + summary.changed + summary.deleted
     if summary.added or summary.deleted:
         resolve_imports(store)  # the set of files changed: any import may now resolve differently
     elif changed_paths:
         resolve_imports(store, changed_paths, files_changed=False)
     kept = None if base is None else (base[0] + delta_symbols, base[1] + delta_chunks)
+    marks.append(("imports", time.perf_counter()))
     _count(store, summary, kept)
+    marks.append(("counts", time.perf_counter()))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "index run: %s",
+            ", ".join(
+                f"{name} {1000 * (t - marks[i][1]):.1f} ms" for i, (name, t) in enumerate(marks[1:])
+            ),
+        )
 
 
 def _candidates_for(

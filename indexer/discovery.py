@@ -14,10 +14,10 @@ import posixpath
 import stat
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pathspec
 
@@ -111,6 +111,9 @@ class Candidate(NamedTuple):
 class Discovery:
     candidates: list[Candidate] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+    #: Known files found as the caller knew them (same size and modification time, a regular
+    #: file), when it said what it knew: listed here, not as candidates.
+    unchanged: list[str] = field(default_factory=list)
 
 
 def file_kind(path: str) -> str | None:
@@ -234,13 +237,18 @@ def excluded_dir(path: str, excluded: frozenset[str]) -> str | None:
 
 
 def discover(
-    root: Path, options: DiscoveryOptions | None = None, known: Iterable[str] = ()
+    root: Path,
+    options: DiscoveryOptions | None = None,
+    known: Iterable[str] | Mapping[str, Sequence[Any]] = (),
 ) -> Discovery:
     """List the files under ``root`` that repolens indexes, and those it skips (with why).
 
     ``known``: paths the caller expects (the index's files). They are stat'ed while git
     lists the repository on another core, instead of after it: on a large repository with
     nothing changed, the listing and the stat calls are most of the time an update takes.
+    When ``known`` maps each path to what the caller knows of it (a row whose items 1 and 2
+    are its size and modification time in ns), the files that still have them are listed in
+    ``unchanged`` rather than as candidates, at the cost of a set look-up each.
     """
     opts = options or DiscoveryOptions()
     root = root.resolve()
@@ -249,12 +257,31 @@ def discover(
     prefix = root_str.rstrip(os.sep) + os.sep
     listing = _GitListing(root)
     lstat = os.lstat
+    is_regular = stat.S_ISREG
+    max_bytes = opts.max_file_bytes
     early: dict[str, os.stat_result] = {}
-    for rel in known:
-        try:
-            early[rel] = lstat(prefix + rel)
-        except OSError:
-            pass  # gone, or odd: the loop below says what it is
+    same: set[str] = set()
+    if isinstance(known, Mapping):
+        for rel, row in known.items():
+            try:
+                st = lstat(prefix + rel)
+            except OSError:
+                continue  # gone, or odd: the loop below says what it is
+            if (
+                st.st_mtime_ns == row[2]
+                and st.st_size == row[1]
+                and is_regular(st.st_mode)
+                and st.st_size <= max_bytes
+            ):
+                same.add(rel)
+            else:
+                early[rel] = st
+    else:
+        for rel in known:
+            try:
+                early[rel] = lstat(prefix + rel)
+            except OSError:
+                pass
     names = listing.names()
     in_git = names is not None
     if names is None:
@@ -264,16 +291,19 @@ def discover(
             result.skipped.append(SkippedFile(rel_dir + "/", "vendored or build folder"))
     excluded = opts.excluded_dirs - BUILD_DIRS if in_git else opts.excluded_dirs
     excluded_in: dict[str, str | None] = {}  # per directory: the excluded folder it is in
+    include_text = opts.include_text
+    kind_of_name = _kind_of_name
+    unchanged = result.unchanged
     for rel in names:
         folder, _, name = rel.rpartition("/")
-        kind = _kind_of_name(name)
+        kind = kind_of_name(name)
         if kind is None:
             continue  # not a language we index: not worth reporting
         if not rel.isascii() and not _utf8(rel):  # SQLite, JSON and LSP URIs need UTF-8
             shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             result.skipped.append(SkippedFile(shown, "file name is not valid UTF-8"))
             continue
-        if kind == "text" and not opts.include_text:
+        if kind == "text" and not include_text:
             continue
         if folder:
             try:
@@ -283,6 +313,9 @@ def discover(
             if part is not None:
                 result.skipped.append(SkippedFile(rel, f"vendored or build folder ({part}/)"))
                 continue
+        if rel in same:
+            unchanged.append(rel)
+            continue
         full = prefix + rel
         try:
             st = early.get(rel) or lstat(full)
@@ -300,12 +333,10 @@ def discover(
                 result.skipped.append(SkippedFile(rel, reason))
             # a file deleted since git listed it is simply gone
             continue
-        if not stat.S_ISREG(st.st_mode):
+        if not is_regular(st.st_mode):
             continue  # submodule directory, socket, ...
-        if st.st_size > opts.max_file_bytes:
-            result.skipped.append(
-                SkippedFile(rel, f"larger than {opts.max_file_bytes} bytes ({st.st_size})")
-            )
+        if st.st_size > max_bytes:
+            result.skipped.append(SkippedFile(rel, f"larger than {max_bytes} bytes ({st.st_size})"))
             continue
         result.candidates.append(Candidate(rel, kind, st.st_size, st.st_mtime_ns))
     return result

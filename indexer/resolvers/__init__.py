@@ -65,7 +65,7 @@ class RepoFiles:
     @functools.cached_property
     def dirs(self) -> set[str]:
         dirs: set[str] = set()
-        for parent in self._dir_files:
+        for parent in {path.rpartition("/")[0] for path in self.paths}:
             while parent and parent not in dirs:
                 dirs.add(parent)
                 parent = posixpath.dirname(parent)

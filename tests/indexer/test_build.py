@@ -263,7 +263,7 @@ def test_an_index_without_the_change_detection_index_gets_it_and_is_not_rebuilt(
 def test_discovery_stats_the_known_files_early_and_still_sees_every_change(
     small_repo: Path,
 ) -> None:
-    from repolens.indexer.discovery import discover
+    from repolens.indexer.discovery import DiscoveryOptions, discover
 
     before = discover(small_repo)
     known = [c.path for c in before.candidates] + ["pkg/was_here.py"]
@@ -284,6 +284,17 @@ def test_discovery_stats_the_known_files_early_and_still_sees_every_change(
     assert next(c for c in with_known.candidates if c.path == "pkg/core.py").mtime_ns == (
         core.stat().st_mtime_ns
     )
+    # what the caller knows of each file: those still as it knew them come back unchanged
+    stored = {c.path: (c.path, c.size, c.mtime_ns) for c in before.candidates}
+    stored["README.md"] = ("README.md", 0, 0)  # the index has it otherwise
+    compared = discover(small_repo, known=stored)
+    assert sorted(compared.unchanged) == ["pkg/__init__.py"]
+    assert {c.path for c in compared.candidates} == {"README.md", "pkg/core.py", "pkg/new.py"}
+    assert compared.skipped == without.skipped
+    narrow = DiscoveryOptions(max_file_bytes=5)  # a rule that changed since still applies
+    limited = discover(small_repo, narrow, known=stored)
+    assert limited.unchanged == [] and limited.candidates == []
+    assert "pkg/__init__.py" in {s.path for s in limited.skipped}
 
 
 def _chunk_rows(db: Path) -> tuple[set[int], set[int], list[tuple[object, ...]]]:
