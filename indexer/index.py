@@ -397,16 +397,17 @@ class RepoIndex:
     def ranked_chunks(self, terms: Sequence[str], limit: int = 8) -> list[ChunkHit]:
         """The chunks of the database that best match the rarest of ``terms`` (whole lower-case
         identifiers or their parts, as the FTS column holds them) that at least two chunks
-        hold, by FTS5's BM25, best first; overlays are not included. A vocabulary lookup and
-        one ranked query over a few rare terms: cheap enough for completion time."""
+        hold, by FTS5's BM25, best first; overlays are not included. Capped counts and one
+        ranked query over a few rare terms that hold at most ~1,000 chunks together: cheap
+        enough for completion time at any repository size."""
         return self._db.ranked_chunks(terms, limit)
 
     def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
         """How many chunks of the database hold each of ``terms`` (as the FTS column holds
         them: whole lower-case identifiers, outer underscores stripped, and their parts): how
-        much the repository uses a name, attribute reads included. Terms no chunk holds are
-        left out; empty when the vocabulary view is missing. Overlays are not counted."""
-        return self._db.term_counts(terms) or {}
+        much the repository uses a name, attribute reads included, up to 1,001 ("more than
+        1,000"). Terms no chunk holds are left out. Overlays are not counted."""
+        return self._db.term_counts(terms)
 
     def all_chunks(self) -> list[ChunkHit]:
         """Every chunk of the database (score 0), by id; overlays are not included."""

@@ -17,7 +17,12 @@ from typing import Any
 from .model import Definition, Import, Reference
 from .store import Store, is_corruption
 
-__all__ = ["ChunkHit", "FileInfo", "StoreReads"]
+__all__ = ["COUNT_CAP", "RANK_POSTINGS", "ChunkHit", "FileInfo", "StoreReads"]
+
+#: Chunk counts of a term stop here (a name this common ranks with the others this common).
+COUNT_CAP = 1000
+#: How many chunks a ranked search reads at most (the rare terms' lists, together).
+RANK_POSTINGS = 1000
 
 _SYMBOLS = (
     "SELECT symbols.id, files.path, symbols.name, symbols.kind, symbols.scope,"
@@ -82,6 +87,8 @@ class StoreReads:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._counts_version: object = None
+        self._counts: dict[str, int] = {}
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -219,38 +226,62 @@ class StoreReads:
         )
         return [r[0] for r in rows]
 
-    def term_counts(self, terms: Sequence[str]) -> dict[str, int] | None:
+    def term_counts(self, terms: Sequence[str], cap: int = COUNT_CAP) -> dict[str, int]:
         """How many chunks hold each of ``terms`` (lowercased identifiers, leading and trailing
-        underscores stripped, as the full-text index stores them); a term no chunk holds is
-        left out. None when this connection has no vocabulary view."""
-        wanted = list(dict.fromkeys(t for t in terms if t))
+        underscores stripped, as the full-text index stores them), up to ``cap + 1`` ("more
+        than ``cap``"); a term no chunk holds is left out.
+
+        Each count reads at most ``cap + 1`` entries of the term's list: an exact count of a
+        word a large repository uses everywhere reads all of it (tens of milliseconds for one
+        term in an 18K-file monorepo), and callers only compare rare terms with each other.
+        Counts are kept until the index changes."""
+        wanted = list(dict.fromkeys(t for t in terms if t and '"' not in t))
         if not wanted:
             return {}
-        try:
-            rows = self._rows(
-                "SELECT term, doc FROM temp.chunks_vocab WHERE term IN"
-                f" ({','.join('?' * len(wanted))})",
-                tuple(wanted),
-            )
-        except sqlite3.OperationalError:  # no vocabulary view on this connection
-            return None
-        return {term: doc for term, doc in rows}
+        version = self.store.reader_data_version()
+        if self._counts_version != (version, cap):
+            self._counts_version, self._counts = (version, cap), {}
+        counts = self._counts
+        out: dict[str, int] = {}
+        for term in wanted:
+            n = counts.get(term)
+            if n is None:
+                rows = self._rows(
+                    "SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?"
+                    " LIMIT ?)",
+                    (f'terms : "{term}"', cap + 1),
+                )
+                n = counts[term] = rows[0][0] if rows else 0
+            if n:
+                out[term] = n
+        return out
 
-    def ranked_chunks(self, terms: Sequence[str], limit: int, rarest: int = 6) -> list[ChunkHit]:
+    def ranked_chunks(
+        self, terms: Sequence[str], limit: int, rarest: int = 6, postings: int = RANK_POSTINGS
+    ) -> list[ChunkHit]:
         """The ``limit`` chunks that best match the ``rarest`` of ``terms`` held by at least
         two chunks (FTS5's BM25), best first, with the score (higher is better).
 
-        Rare terms are what near-duplicates share, and what the search costs little for: a
-        term in every chunk reads every chunk's row."""
+        Rare terms are what near-duplicates share, and what the search costs little for:
+        ranking reads every chunk that holds one of the terms (~5 us each). The terms taken,
+        rarest first, hold at most ``postings`` chunks between them, so a search in a large
+        repository costs what it costs in a small one; a term more chunks hold is no sign of
+        a look-alike there anyway."""
         wanted = list(dict.fromkeys(t for t in terms if t and '"' not in t))
         if not wanted or limit < 1:
             return []
-        df = self.term_counts(wanted)
-        if df is not None:
-            wanted = sorted((t for t in wanted if df.get(t, 0) >= 2), key=lambda t: df[t])
-        quoted = [f'"{t}"' for t in wanted[:rarest]]
-        if not quoted:
+        df = self.term_counts(wanted, cap=postings)
+        shared = sorted((t for t in wanted if df.get(t, 0) >= 2), key=lambda t: df[t])
+        chosen: list[str] = []
+        total = 0
+        for term in shared[:rarest]:
+            if total + df[term] > postings:
+                break
+            chosen.append(term)
+            total += df[term]
+        if not chosen:
             return []
+        quoted = [f'"{t}"' for t in chosen]
         rows = self._rows(
             "SELECT chunks.id, files.path, start_line, end_line, kind, symbol, chars, rank"
             " FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?"

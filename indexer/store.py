@@ -692,13 +692,6 @@ class Store:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
-            with contextlib.suppress(sqlite3.Error):  # without it, ranked_chunks asks unranked
-                # how many chunks hold each term (a view of the FTS index, in this connection's
-                # temp schema: nothing is written to the database)
-                conn.execute(
-                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab"
-                    " USING fts5vocab(main, chunks_fts, row)"
-                )
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
             with self._readers_lock:

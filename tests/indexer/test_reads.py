@@ -132,17 +132,13 @@ def test_ranked_chunks_rank_by_bm25_over_the_shared_terms(tmp_path: Path) -> Non
     assert idx.ranked_chunks([], limit=5) == []
     assert idx.ranked_chunks(['a"b'], limit=5) == []
     assert idx.ranked_chunks(["session"], limit=0) == []
-    # a connection without the vocabulary view (an SQLite without fts5vocab) still searches,
-    # with the terms as given instead of the rarest shared ones
-    conn = idx.store.reader
-    conn.execute("PRAGMA query_only = OFF")
-    conn.execute("DROP TABLE temp.chunks_vocab")
-    conn.execute("PRAGMA query_only = ON")
-    assert [h.path for h in idx.ranked_chunks(["session", "order"], limit=5)][:2] == [
-        "a/three.py",
+    # a search reads a bounded number of chunks: terms that hold more, together, are left
+    # out (the rarest first), and a term above the bound alone means no search at all
+    assert idx._db.ranked_chunks(["session", "order"], limit=5, postings=2)[0].path in (
         "a/one.py",
-    ]
-    assert [h.path for h in idx.ranked_chunks(["amount"], limit=5)] == ["a/two.py"]
+        "a/three.py",
+    )
+    assert idx._db.ranked_chunks(["session"], limit=5, postings=1) == []
     idx.close()
 
 
@@ -159,10 +155,13 @@ def test_term_counts_say_how_many_chunks_use_a_name(tmp_path: Path) -> None:
     counts = idx.term_counts(["status_code", "elapsed", "private", "nowhere"])
     assert counts == {"status_code": 2, "elapsed": 1, "private": 1}
     assert idx.term_counts([]) == {}
-    # without the vocabulary view: no counts, not an error
-    conn = idx.store.reader
-    conn.execute("PRAGMA query_only = OFF")
-    conn.execute("DROP TABLE temp.chunks_vocab")
-    conn.execute("PRAGMA query_only = ON")
-    assert idx.term_counts(["status_code"]) == {}
+    # a count stops past the cap: "more than 1"
+    assert idx._db.term_counts(["status_code", "elapsed"], cap=1) == {
+        "status_code": 2,
+        "elapsed": 1,
+    }
+    # counts are kept until the index changes, then asked again
+    (root / "a/three.py").write_text("def other(r):\n    return r.status_code\n")
+    idx.update(workers=1)
+    assert idx.term_counts(["status_code", "elapsed"]) == {"status_code": 3}
     idx.close()
