@@ -171,8 +171,16 @@ class StoreReads:
         )
 
     def scope_definitions_elsewhere(self, scope: str, path: str) -> list[Definition]:
-        """Definitions scoped ``scope`` in files other than ``path`` (Go methods, Rust impls)."""
-        return self._definitions("symbols.scope = ? AND files.path != ?", (scope, path))
+        """Methods, functions and fields scoped ``scope`` in the other files of ``path``'s
+        directory (Go methods, Rust impls). The directory is matched here, not by the caller:
+        in a monorepo a common class name has members in many directories."""
+        directory, _, _ = path.rpartition("/")
+        prefix = directory + "/" if directory else ""
+        return self._definitions(
+            "symbols.scope = ? AND files.path != ? AND symbols.kind IN ('method', 'function',"
+            " 'field') AND substr(files.path, 1, ?) = ? AND instr(substr(files.path, ?), '/') = 0",
+            (scope, path, len(prefix), prefix, len(prefix) + 1),
+        )
 
     # -- references and imports ------------------------------------------------------------
 
