@@ -138,17 +138,26 @@ class RepoFiles:
             self._python_modules = {n: self._preferred(c) for n, c in by_name.items()}
         return self._python_modules
 
-    def python_module(self, module: str) -> str | None:
-        """The file of a dotted module name, computed from each file's source root."""
-        if self._python_modules is not None:
-            return self._python_modules.get(module)
+    def python_module(self, module: str, importer: str = "") -> str | None:
+        """The file of a dotted module name, computed from each file's source root.
+
+        Several files can have one name (a monorepo's projects each with their own ``app``
+        package, vendored copies): the one nearest ``importer`` (sharing the longest
+        directory prefix with it), a source before its stub; without an importer, as
+        :meth:`python_modules` maps it."""
         last = module.rpartition(".")[2]
         found = [
             p
             for p in self._python_by_last_name.get(last, ())
             if self._python_module_name(p) == module
         ]
-        return self._preferred(found) if found else None
+        if not found:
+            return None
+        if len(found) == 1:
+            return found[0]
+        if importer:
+            return self.closest(found, importer)
+        return self._preferred(found)
 
     def __contains__(self, path: object) -> bool:
         return path in self.paths

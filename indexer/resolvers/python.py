@@ -56,7 +56,7 @@ def _file_for(module_path: str, relative: bool, importer: str, files: RepoFiles)
             return module_path + "/"
         return None
     module = module_path.replace("/", ".")
-    found = files.python_module(module)
+    found = files.python_module(module, importer)
     if found is not None:
         return found
     # Scripts and namespace packages: the path from the repository root or a src/ folder.

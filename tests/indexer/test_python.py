@@ -174,3 +174,22 @@ def test_one_module_lookup_agrees_with_the_whole_module_map() -> None:
     assert whole["typed"] == "stubs/typed.pyi"
     assert whole["flask.json"] == "src/flask/json/__init__.py"
     assert whole["mod"] == "ns/pkg/mod.py"
+    # with the importer: the file nearest it, so each copy's imports stay in that copy
+    assert RepoFiles(paths).python_module("flask.app", "a/flask/views.py") == "a/flask/app.py"
+    assert RepoFiles(paths).python_module("flask.app", "src/flask/views.py") == "src/flask/app.py"
+
+
+def test_each_project_of_a_monorepo_imports_its_own_package(tmp_path: Path) -> None:
+    # two services with a package of the same name: each one's import resolves into itself
+    for service, value in (("billing", 1), ("search", 2)):
+        pkg = tmp_path / "repo" / service / "app"
+        pkg.mkdir(parents=True)
+        (pkg / "__init__.py").write_text("")
+        (pkg / "config.py").write_text(f"LIMIT = {value}\n")
+        (tmp_path / "repo" / service / "main.py").write_text("from app.config import LIMIT\n")
+    idx = RepoIndex(tmp_path / "repo", cache_dir=tmp_path / "cache")
+    idx.update(workers=1)
+    for service in ("billing", "search"):
+        (imp,) = idx.imports(f"{service}/main.py")
+        assert imp.target == f"{service}/app/config.py"
+    idx.close()
