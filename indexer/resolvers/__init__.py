@@ -47,6 +47,8 @@ class RepoFiles:
         self.root = root  # the repository root, for resolvers that read a manifest (go.mod)
         self.paths: set[str] = set(paths)
         self._python_modules: dict[str, str] | None = None
+        self._module_files: dict[str, list[str]] = {}  # module name -> its files
+        self._nearest: dict[tuple[str, str], str] = {}  # (module, importer's dir) -> file
 
     @functools.cached_property
     def _by_basename(self) -> dict[str, list[str]]:
@@ -145,19 +147,23 @@ class RepoFiles:
         package, vendored copies): the one nearest ``importer`` (sharing the longest
         directory prefix with it), a source before its stub; without an importer, as
         :meth:`python_modules` maps it."""
-        last = module.rpartition(".")[2]
-        found = [
-            p
-            for p in self._python_by_last_name.get(last, ())
-            if self._python_module_name(p) == module
-        ]
-        if not found:
-            return None
-        if len(found) == 1:
-            return found[0]
-        if importer:
-            return self.closest(found, importer)
-        return self._preferred(found)
+        found = self._module_files.get(module)
+        if found is None:
+            last = module.rpartition(".")[2]
+            found = self._module_files[module] = [
+                p
+                for p in self._python_by_last_name.get(last, ())
+                if self._python_module_name(p) == module
+            ]
+        if len(found) <= 1:
+            return found[0] if found else None
+        if not importer:
+            return self._preferred(found)
+        key = (module, importer.rpartition("/")[0])  # nearness depends on the directory only
+        nearest = self._nearest.get(key)
+        if nearest is None:
+            nearest = self._nearest[key] = self.closest(found, importer) or found[0]
+        return nearest
 
     def __contains__(self, path: object) -> bool:
         return path in self.paths
