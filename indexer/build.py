@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from tree_sitter import Parser
 
@@ -457,10 +457,31 @@ def _repo_files(store: Store, refresh: bool) -> RepoFiles:
     return cached
 
 
+def _mentions(paths: Iterable[str]) -> set[str] | None:
+    """The words an import must mention for the arrival or departure of ``paths`` to change
+    where it resolves: each file's stem and the names of the directories it is in (a Go
+    package, ``mod.rs``, ``index.js``, a namespace package that exists while a file below it
+    does). None when any of them is a Python package marker: an ``__init__.py`` changes the
+    module name of every file below it, named or not."""
+    words: set[str] = set()
+    for path in paths:
+        *folders, base = path.split("/")
+        if base.startswith("__init__."):
+            return None
+        words.add(base.split(".", 1)[0])
+        words.update(folders)
+    return {w for w in words if w}
+
+
 def resolve_imports(
-    store: Store, only_files: set[str] | None = None, files_changed: bool = True
+    store: Store,
+    only_files: set[str] | None = None,
+    files_changed: bool = True,
+    mentioning: Collection[str] = (),
 ) -> int:
-    """Fill ``imports.target`` for every import (or only those of ``only_files``)."""
+    """Fill ``imports.target`` for every import, or only for those of ``only_files`` and
+    those whose module or name holds one of the words ``mentioning`` (see :func:`_mentions`)
+    or whose target is one of ``only_files``."""
     reader = store.reader
     files = _repo_files(store, refresh=files_changed)
     sql = (
@@ -470,13 +491,25 @@ def resolve_imports(
     if only_files is None:
         rows = reader.execute(sql).fetchall()
     else:
-        rows = []
+        found: dict[int, tuple[Any, ...]] = {}
         paths = sorted(only_files)
         for i in range(0, len(paths), 500):
             part = paths[i : i + 500]
-            rows += reader.execute(
-                sql + f" WHERE files.path IN ({','.join('?' * len(part))})", part
-            ).fetchall()
+            marks = ",".join("?" * len(part))
+            for row in reader.execute(
+                sql + f" WHERE files.path IN ({marks}) OR imports.target IN ({marks})", part * 2
+            ):
+                found[row[0]] = row
+        words = sorted(mentioning)
+        for i in range(0, len(words), 200):
+            part = words[i : i + 200]
+            where = " OR ".join(["instr(module, ?) > 0"] * len(part))
+            names = ",".join("?" * len(part))
+            for row in reader.execute(
+                sql + f" WHERE {where} OR imports.name IN ({names})", part * 2
+            ):
+                found[row[0]] = row
+        rows = list(found.values())
     updates: list[tuple[str | None, int]] = []
     for row in rows:
         (imp_id, path, language, module, name, alias, local, line, wildcard, reexport, old) = row
@@ -630,6 +663,8 @@ def _index(
     batch: list[_Result] = []
     last_flush = time.perf_counter()
     changed_paths: set[str] = set()
+    added_paths: list[str] = []
+    gone_paths: list[str] = list(deleted)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     for done, result in enumerate(_results(jobs, n_workers), start=1):
         if result.status == "skip":
@@ -641,9 +676,11 @@ def _index(
                 summary.changed += 1
             else:
                 summary.added += 1
+                added_paths.append(result.path)
             changed_paths.add(result.path)
         elif result.status in ("skip", "gone") and result.path in stored:
             summary.deleted += 1
+            gone_paths.append(result.path)
             changed_paths.add(result.path)
         batch.append(result)
         if progress is not None:
@@ -682,7 +719,13 @@ def _index(
     marks.append(("deletes and skips", time.perf_counter()))
     summary.files_changed = summary.added + summary.changed + summary.deleted
     if summary.added or summary.deleted:
-        resolve_imports(store)  # the set of files changed: any import may now resolve differently
+        # the set of files changed: imports that name an added or deleted file may now resolve
+        # differently (all of them, after a package's __init__.py came or went)
+        mentions = _mentions(added_paths + gone_paths)
+        if mentions is None:
+            resolve_imports(store)
+        else:
+            resolve_imports(store, changed_paths, mentioning=mentions)
     elif changed_paths:
         resolve_imports(store, changed_paths, files_changed=False)
     kept = None if base is None else (base[0] + delta_symbols, base[1] + delta_chunks)

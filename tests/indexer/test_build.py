@@ -530,3 +530,49 @@ def test_memo_survives_requests_on_other_threads_and_sees_other_writers(
     finally:
         for w in workers:
             w.shutdown()
+
+
+def test_adding_or_deleting_files_re_resolves_what_a_full_pass_would(small_repo: Path) -> None:
+    from repolens.indexer.build import resolve_imports
+
+    idx = RepoIndex(small_repo)
+    _write(
+        small_repo,
+        "app/main.py",
+        "import helpers\nfrom pkg import later\nfrom ns.deep import thing\n"
+        "from pkg.core import run\n",
+    )
+    idx.update()
+
+    def targets() -> dict[tuple[str, str], str | None]:
+        with sqlite3.connect(idx.store.path) as conn:
+            rows = conn.execute(
+                "SELECT f.path, i.module || ':' || coalesce(i.name, ''), i.target"
+                " FROM imports i JOIN files f ON f.id = i.file_id"
+            ).fetchall()
+        return {(p, m): t for p, m, t in rows}
+
+    steps = [
+        ("helpers.py", "def h():\n    pass\n"),  # an unresolved import now resolves
+        ("pkg/later.py", "X = 1\n"),  # a submodule named in `from pkg import later`
+        ("ns/deep/thing.py", "T = 1\n"),  # a namespace package appears
+        ("ns/deep/thing.py", None),  # and goes
+        ("helpers.py", None),
+        ("pkg/__init__.py", None),  # a package marker: everything below is renamed
+    ]
+    seen: list[dict[tuple[str, str], str | None]] = []
+    for rel, text in steps:
+        if text is None:
+            (small_repo / rel).unlink()
+        else:
+            _write(small_repo, rel, text)
+        idx.update()
+        after = targets()
+        resolve_imports(idx.store)  # what a full pass says
+        assert targets() == after, rel
+        seen.append(after)
+    assert seen[0][("app/main.py", "helpers:")] == "helpers.py"
+    assert seen[1][("app/main.py", "pkg:later")] == "pkg/__init__.py"
+    assert seen[2][("app/main.py", "ns.deep:thing")] == "ns/deep/"
+    assert seen[3][("app/main.py", "ns.deep:thing")] is None
+    assert seen[4][("app/main.py", "helpers:")] is None
