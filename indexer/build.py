@@ -496,10 +496,10 @@ def resolve_imports(
         for i in range(0, len(paths), 500):
             part = paths[i : i + 500]
             marks = ",".join("?" * len(part))
-            for row in reader.execute(
-                sql + f" WHERE files.path IN ({marks}) OR imports.target IN ({marks})", part * 2
-            ):
-                found[row[0]] = row
+            # two queries, not one with OR: each one uses its index
+            for where in (f"files.path IN ({marks})", f"imports.target IN ({marks})"):
+                for row in reader.execute(f"{sql} WHERE {where}", part):
+                    found[row[0]] = row
         words = sorted(mentioning)
         for i in range(0, len(words), 200):
             part = words[i : i + 200]
