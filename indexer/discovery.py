@@ -165,7 +165,7 @@ class _GitListing:
             self._out = out.read()
 
     def names(self, timeout: float = 120) -> list[str] | None:
-        """The sorted paths git lists, or None outside a git work tree (or git failing)."""
+        """The paths git lists, or None outside a git work tree (or git failing)."""
         proc = self._proc
         if proc is None:
             return None
@@ -183,7 +183,8 @@ class _GitListing:
         if code != 0 or self._out is None:
             return None
         names = self._out.decode("utf-8", "surrogateescape").split("\0")
-        return sorted({n for n in names if n})
+        names.pop()  # the empty string after the last NUL (or the whole empty output)
+        return list(dict.fromkeys(names))  # git's order; a path listed twice, once
 
 
 def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
