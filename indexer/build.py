@@ -295,11 +295,14 @@ def _results(jobs: list[_Job], workers: int) -> Iterator[_Result]:
 
 
 def _delete_file_rows(
-    conn: sqlite3.Connection, file_ids: Iterable[int], keep_fts: Collection[int] = ()
+    conn: sqlite3.Connection,
+    file_ids: Iterable[int],
+    keep_fts: Collection[int] = (),
+    tables: tuple[str, ...] = ("chunks", "symbols", "refs", "imports"),
 ) -> tuple[int, int]:
-    """Delete the rows of these files, except the full-text rows (by chunk id) in ``keep_fts``:
-    those stay for chunks the files' new version has word for word. Returns how many symbols
-    and chunks went."""
+    """Delete the rows of these files in ``tables`` (chunks always), except the full-text rows
+    (by chunk id) in ``keep_fts``: those stay for chunks the files' new version has word for
+    word. Returns how many symbols and chunks went."""
     ids = [(i,) for i in file_ids]
     if not ids:
         return 0, 0
@@ -310,10 +313,75 @@ def _delete_file_rows(
         if cid not in keep_fts
     ]
     conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", doomed)
-    gone: dict[str, int] = {}
-    for table in ("chunks", "symbols", "refs", "imports"):
+    gone = {"symbols": 0, "chunks": 0}
+    for table in tables:
         gone[table] = conn.executemany(f"DELETE FROM {table} WHERE file_id = ?", ids).rowcount
     return gone["symbols"], gone["chunks"]
+
+
+_SYMBOL_COLUMNS = "name, kind, scope, start_line, end_line, name_line, name_col, signature, doc"
+
+
+def _rewrite_rows(
+    conn: sqlite3.Connection, file_id: int, rows: _FileRows
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
+    """A re-indexed file's symbols and references against the rows it had: rows equal to
+    an old one stay, rows of the same name (kind, scope) take over an old row's id with an
+    UPDATE of the columns no index covers (lines, signature, doc), and only the rest are
+    deleted or inserted. Deleting and inserting a row costs its three index entries each
+    way; a branch switch moves the lines of most definitions and renames few.
+
+    Returns the symbols and references to insert (with the file id) and how many symbols
+    were deleted."""
+    old_symbols: dict[tuple[object, ...], list[int]] = {}
+    by_key: dict[tuple[object, ...], list[int]] = {}
+    for sid, *row in conn.execute(
+        f"SELECT id, {_SYMBOL_COLUMNS} FROM symbols WHERE file_id = ?", (file_id,)
+    ):
+        old_symbols.setdefault(tuple(row), []).append(sid)
+    pending = []
+    for row in rows.symbols:
+        ids = old_symbols.get(row)
+        if ids:
+            ids.pop()
+        else:
+            pending.append(row)
+    for row, ids in old_symbols.items():
+        for sid in ids:
+            by_key.setdefault(row[:3], []).append(sid)
+    updates: list[tuple[object, ...]] = []
+    inserts: list[tuple[object, ...]] = []
+    for row in pending:
+        ids = by_key.get(row[:3])
+        if ids:
+            updates.append((*row[3:], ids.pop()))
+        else:
+            inserts.append((file_id, *row))
+    doomed = [(sid,) for ids in by_key.values() for sid in ids]
+    conn.executemany(
+        "UPDATE symbols SET start_line = ?, end_line = ?, name_line = ?, name_col = ?,"
+        " signature = ?, doc = ? WHERE id = ?",
+        updates,
+    )
+    conn.executemany("DELETE FROM symbols WHERE id = ?", doomed)
+
+    old_refs = {
+        (name, kind): (rid, lines)
+        for rid, name, kind, lines in conn.execute(
+            "SELECT rowid, name, kind, lines FROM refs WHERE file_id = ?", (file_id,)
+        )
+    }
+    ref_updates: list[tuple[object, ...]] = []
+    ref_inserts: list[tuple[object, ...]] = []
+    for name, kind, lines in rows.refs:
+        old = old_refs.pop((name, kind), None)
+        if old is None:
+            ref_inserts.append((file_id, name, kind, lines))
+        elif old[1] != lines:
+            ref_updates.append((lines, old[0]))
+    conn.executemany("UPDATE refs SET lines = ? WHERE rowid = ?", ref_updates)
+    conn.executemany("DELETE FROM refs WHERE rowid = ?", [(rid,) for rid, _ in old_refs.values()])
+    return inserts, ref_inserts, len(doomed)
 
 
 def _reusable_chunks(
@@ -364,16 +432,16 @@ def _stored_rows(reader: sqlite3.Connection, paths: Collection[str]) -> dict[str
 def _write_batch(store: Store, batch: list[_Result], stored: dict[str, _Stored]) -> tuple[int, int]:
     """Write one batch of results in one transaction, with one executemany per table.
 
-    ``stored``: the id and hash of each file in the batch that the index has. Returns how the
-    number of symbols and of chunks changed."""
+    ``stored``: the id and hash of each file in the batch that the index has. A re-indexed
+    file keeps its id, and the rows of its symbols and references that did not change (see
+    :func:`_rewrite_rows`). Returns how the number of symbols and of chunks changed."""
     with store.write() as conn:
-        replaced = [
-            stored[r.path][_ID]
-            for r in batch
-            if r.status in ("ok", "skip", "gone") and r.path in stored
+        removed = [
+            stored[r.path][_ID] for r in batch if r.status in ("skip", "gone") and r.path in stored
         ]
         ok = [r for r in batch if r.status == "ok" and r.rows is not None]
-        reusable = _reusable_chunks(conn, [stored[r.path][_ID] for r in ok if r.path in stored])
+        rewritten = [stored[r.path][_ID] for r in ok if r.path in stored]
+        reusable = _reusable_chunks(conn, rewritten)
         # before any delete: a kept full-text row may hold the highest chunk id
         chunk_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM chunks").fetchone()[0]
         # which old rows the new versions take over, chunk by chunk
@@ -387,9 +455,15 @@ def _write_batch(store: Store, batch: list[_Result], stored: dict[str, _Stored])
                 ids = by_content.get(tuple(fts_row))
                 if ids:
                     taken[n, k] = ids.pop()
-        gone_symbols, gone_chunks = _delete_file_rows(conn, replaced, keep_fts=set(taken.values()))
-        if replaced:
-            conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in replaced])
+        kept_fts = set(taken.values())
+        gone_symbols, gone_chunks = _delete_file_rows(conn, removed)
+        if removed:
+            conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in removed])
+        # the rewritten files' chunks and imports go; their symbols and references are diffed
+        _, less_chunks = _delete_file_rows(
+            conn, rewritten, keep_fts=kept_fts, tables=("chunks", "imports")
+        )
+        gone_chunks += less_chunks
         conn.executemany(
             "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
             [(r.size, r.mtime_ns, r.path) for r in batch if r.status == "same"],
@@ -397,7 +471,8 @@ def _write_batch(store: Store, batch: list[_Result], stored: dict[str, _Stored])
         if not ok:
             return -gone_symbols, -gone_chunks
         file_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM files").fetchone()[0]
-        files: list[tuple[object, ...]] = []
+        new_files: list[tuple[object, ...]] = []
+        file_updates: list[tuple[object, ...]] = []
         symbols: list[tuple[object, ...]] = []
         refs: list[tuple[object, ...]] = []
         imports: list[tuple[object, ...]] = []
@@ -406,30 +481,45 @@ def _write_batch(store: Store, batch: list[_Result], stored: dict[str, _Stored])
         for n, r in enumerate(ok):
             rows = r.rows
             assert rows is not None
-            files.append(
-                (file_id, r.path, r.language, r.hash, r.size, r.mtime_ns, *r.file_row, r.text)
-            )
-            head = (file_id,)
-            symbols.extend(head + row for row in rows.symbols)
-            refs.extend(head + row for row in rows.refs)
-            imports.extend(head + row for row in rows.imports)
+            if r.path in stored:
+                fid = stored[r.path][_ID]
+                file_updates.append(
+                    (r.language, r.hash, r.size, r.mtime_ns, *r.file_row, r.text, fid)
+                )
+                new_symbols, new_refs, doomed = _rewrite_rows(conn, fid, rows)
+                symbols.extend(new_symbols)
+                refs.extend(new_refs)
+                gone_symbols += doomed
+            else:
+                fid = file_id
+                file_id += 1
+                new_files.append(
+                    (fid, r.path, r.language, r.hash, r.size, r.mtime_ns, *r.file_row, r.text)
+                )
+                head = (fid,)
+                symbols.extend(head + row for row in rows.symbols)
+                refs.extend(head + row for row in rows.refs)
+            imports.extend((fid, *row) for row in rows.imports)
             for k, (chunk_row, fts_row) in enumerate(zip(rows.chunks, rows.fts, strict=True)):
                 kept = taken.get((n, k))
                 if kept is not None:  # its full-text row is there already
-                    chunks.append((kept, file_id, *chunk_row))
+                    chunks.append((kept, fid, *chunk_row))
                     continue
-                chunks.append((chunk_id, file_id, *chunk_row))
+                chunks.append((chunk_id, fid, *chunk_row))
                 fts.append((chunk_id, *fts_row))
                 chunk_id += 1
-            file_id += 1
+        conn.executemany(
+            "UPDATE files SET language = ?, hash = ?, size = ?, mtime_ns = ?, line_count = ?,"
+            " package = ?, parse_errors = ?, content = ? WHERE id = ?",
+            file_updates,
+        )
         conn.executemany(
             "INSERT INTO files(id, path, language, hash, size, mtime_ns, line_count, package,"
             " parse_errors, content) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            files,
+            new_files,
         )
         conn.executemany(
-            "INSERT INTO symbols(file_id, name, kind, scope, start_line, end_line, name_line,"
-            " name_col, signature, doc) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO symbols(file_id, {_SYMBOL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
             symbols,
         )
         conn.executemany("INSERT INTO refs(file_id, name, kind, lines) VALUES (?,?,?,?)", refs)

@@ -576,3 +576,47 @@ def test_adding_or_deleting_files_re_resolves_what_a_full_pass_would(small_repo:
     assert seen[2][("app/main.py", "ns.deep:thing")] == "ns/deep/"
     assert seen[3][("app/main.py", "ns.deep:thing")] is None
     assert seen[4][("app/main.py", "helpers:")] is None
+
+
+def test_a_re_indexed_file_keeps_its_id_and_ends_as_a_fresh_index_would(
+    small_repo: Path, tmp_path: Path
+) -> None:
+    def rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
+        with sqlite3.connect(db) as conn:
+            return {
+                table: sorted(conn.execute(sql).fetchall())
+                for table, sql in {
+                    "symbols": "SELECT f.path, s.name, s.kind, s.scope, s.start_line, s.end_line,"
+                    " s.name_line, s.name_col, s.signature, s.doc FROM symbols s"
+                    " JOIN files f ON f.id = s.file_id",
+                    "refs": "SELECT f.path, r.name, r.kind, r.lines FROM refs r"
+                    " JOIN files f ON f.id = r.file_id",
+                    "imports": "SELECT f.path, i.module, i.name, i.line, i.target FROM imports i"
+                    " JOIN files f ON f.id = i.file_id",
+                    "chunks": "SELECT f.path, c.start_line, c.end_line, c.symbol, x.terms"
+                    " FROM chunks c JOIN files f ON f.id = c.file_id"
+                    " JOIN chunks_fts x ON x.rowid = c.id",
+                }.items()
+            }
+
+    idx = RepoIndex(small_repo)
+    idx.update()
+    with sqlite3.connect(idx.store.path) as conn:
+        (core_id,) = conn.execute("SELECT id FROM files WHERE path = 'pkg/core.py'").fetchone()
+    # lines move, a function is renamed, one goes, one comes, a call is added, a doc changes
+    _write(
+        small_repo,
+        "pkg/core.py",
+        '"""Core."""\n\n\ndef run(x):\n    """Run it."""\n    return helper(x) + extra(x)\n\n\n'
+        "def helper2(x):\n    return x\n\n\ndef extra(x):\n    return helper2(x)\n",
+    )
+    idx.update()
+    with sqlite3.connect(idx.store.path) as conn:
+        assert conn.execute("SELECT id FROM files WHERE path = 'pkg/core.py'").fetchone() == (
+            core_id,
+        )
+    fresh = RepoIndex(small_repo, cache_dir=tmp_path / "fresh")
+    fresh.update()
+    assert rows(idx.store.path) == rows(fresh.store.path)
+    idx.close()
+    fresh.close()
