@@ -324,15 +324,18 @@ _SYMBOL_COLUMNS = "name, kind, scope, start_line, end_line, name_line, name_col,
 
 def _rewrite_rows(
     conn: sqlite3.Connection, file_id: int, rows: _FileRows
-) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]], int]:
     """A re-indexed file's symbols and references against the rows it had: rows equal to
     an old one stay, rows of the same name (kind, scope) take over an old row's id with an
     UPDATE of the columns no index covers (lines, signature, doc), and only the rest are
     deleted or inserted. Deleting and inserting a row costs its three index entries each
     way; a branch switch moves the lines of most definitions and renames few.
 
-    Returns the symbols and references to insert (with the file id) and how many symbols
-    were deleted."""
+    Imports the same way: one that is still there keeps its resolved target (its line is
+    updated), so that an edit that leaves the imports alone resolves nothing.
+
+    Returns the symbols, references and imports to insert (with the file id) and how many
+    symbols were deleted."""
     old_symbols: dict[tuple[object, ...], list[int]] = {}
     by_key: dict[tuple[object, ...], list[int]] = {}
     for sid, *row in conn.execute(
@@ -381,7 +384,32 @@ def _rewrite_rows(
             ref_updates.append((lines, old[0]))
     conn.executemany("UPDATE refs SET lines = ? WHERE rowid = ?", ref_updates)
     conn.executemany("DELETE FROM refs WHERE rowid = ?", [(rid,) for rid, _ in old_refs.values()])
-    return inserts, ref_inserts, len(doomed)
+
+    old_imports: dict[tuple[object, ...], list[tuple[int, int]]] = {}
+    for iid, module, name, alias, local, line, wildcard, reexport in conn.execute(
+        "SELECT id, module, name, alias, local, line, wildcard, reexport FROM imports"
+        " WHERE file_id = ?",
+        (file_id,),
+    ):
+        key = (module, name, alias, local, wildcard, reexport)
+        old_imports.setdefault(key, []).append((iid, line))
+    import_updates: list[tuple[object, ...]] = []
+    import_inserts: list[tuple[object, ...]] = []
+    for row in rows.imports:
+        module, name, alias, local, line, wildcard, reexport, _target = row
+        kept = old_imports.get((module, name, alias, local, wildcard, reexport))
+        if kept:
+            iid, old_line = kept.pop()
+            if old_line != line:
+                import_updates.append((line, iid))
+        else:
+            import_inserts.append((file_id, *row))
+    conn.executemany("UPDATE imports SET line = ? WHERE id = ?", import_updates)
+    conn.executemany(
+        "DELETE FROM imports WHERE id = ?",
+        [(iid,) for kept in old_imports.values() for iid, _ in kept],
+    )
+    return inserts, ref_inserts, import_inserts, len(doomed)
 
 
 def _reusable_chunks(
@@ -429,12 +457,15 @@ def _stored_rows(reader: sqlite3.Connection, paths: Collection[str]) -> dict[str
     return out
 
 
-def _write_batch(store: Store, batch: list[_Result], stored: dict[str, _Stored]) -> tuple[int, int]:
+def _write_batch(
+    store: Store, batch: list[_Result], stored: dict[str, _Stored], unresolved: set[str]
+) -> tuple[int, int]:
     """Write one batch of results in one transaction, with one executemany per table.
 
     ``stored``: the id and hash of each file in the batch that the index has. A re-indexed
     file keeps its id, and the rows of its symbols and references that did not change (see
-    :func:`_rewrite_rows`). Returns how the number of symbols and of chunks changed."""
+    :func:`_rewrite_rows`). The paths of files that got import rows to resolve go into
+    ``unresolved``. Returns how the number of symbols and of chunks changed."""
     with store.write() as conn:
         removed = [
             stored[r.path][_ID] for r in batch if r.status in ("skip", "gone") and r.path in stored
@@ -459,10 +490,8 @@ def _write_batch(store: Store, batch: list[_Result], stored: dict[str, _Stored])
         gone_symbols, gone_chunks = _delete_file_rows(conn, removed)
         if removed:
             conn.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in removed])
-        # the rewritten files' chunks and imports go; their symbols and references are diffed
-        _, less_chunks = _delete_file_rows(
-            conn, rewritten, keep_fts=kept_fts, tables=("chunks", "imports")
-        )
+        # the rewritten files' chunks go; their symbols, references and imports are diffed
+        _, less_chunks = _delete_file_rows(conn, rewritten, keep_fts=kept_fts, tables=("chunks",))
         gone_chunks += less_chunks
         conn.executemany(
             "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
@@ -486,10 +515,13 @@ def _write_batch(store: Store, batch: list[_Result], stored: dict[str, _Stored])
                 file_updates.append(
                     (r.language, r.hash, r.size, r.mtime_ns, *r.file_row, r.text, fid)
                 )
-                new_symbols, new_refs, doomed = _rewrite_rows(conn, fid, rows)
+                new_symbols, new_refs, new_imports, doomed = _rewrite_rows(conn, fid, rows)
                 symbols.extend(new_symbols)
                 refs.extend(new_refs)
+                imports.extend(new_imports)
                 gone_symbols += doomed
+                if new_imports:
+                    unresolved.add(r.path)
             else:
                 fid = file_id
                 file_id += 1
@@ -499,7 +531,8 @@ def _write_batch(store: Store, batch: list[_Result], stored: dict[str, _Stored])
                 head = (fid,)
                 symbols.extend(head + row for row in rows.symbols)
                 refs.extend(head + row for row in rows.refs)
-            imports.extend((fid, *row) for row in rows.imports)
+                imports.extend(head + row for row in rows.imports)
+                unresolved.add(r.path)
             for k, (chunk_row, fts_row) in enumerate(zip(rows.chunks, rows.fts, strict=True)):
                 kept = taken.get((n, k))
                 if kept is not None:  # its full-text row is there already
@@ -753,6 +786,7 @@ def _index(
     batch: list[_Result] = []
     last_flush = time.perf_counter()
     changed_paths: set[str] = set()
+    unresolved: set[str] = set()  # files with import rows whose targets are not resolved yet
     added_paths: list[str] = []
     gone_paths: list[str] = list(deleted)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -776,12 +810,12 @@ def _index(
         if progress is not None:
             progress(done, total, result.path)
         if len(batch) >= _BATCH_FILES or time.perf_counter() - last_flush > _BATCH_SECONDS:
-            d_symbols, d_chunks = _write_batch(store, batch, stored)
+            d_symbols, d_chunks = _write_batch(store, batch, stored, unresolved)
             delta_symbols, delta_chunks = delta_symbols + d_symbols, delta_chunks + d_chunks
             batch.clear()
             last_flush = time.perf_counter()
     if batch:
-        d_symbols, d_chunks = _write_batch(store, batch, stored)
+        d_symbols, d_chunks = _write_batch(store, batch, stored, unresolved)
         delta_symbols, delta_chunks = delta_symbols + d_symbols, delta_chunks + d_chunks
     marks.append(("parse and write", time.perf_counter()))
     if deleted:
@@ -816,8 +850,8 @@ def _index(
             resolve_imports(store)
         else:
             resolve_imports(store, changed_paths, mentioning=mentions)
-    elif changed_paths:
-        resolve_imports(store, changed_paths, files_changed=False)
+    elif unresolved:  # the same files: only imports new to their file need resolving
+        resolve_imports(store, unresolved, files_changed=False)
     kept = None if base is None else (base[0] + delta_symbols, base[1] + delta_chunks)
     marks.append(("imports", time.perf_counter()))
     _count(store, summary, kept)

@@ -610,6 +610,13 @@ def test_a_re_indexed_file_keeps_its_id_and_ends_as_a_fresh_index_would(
         '"""Core."""\n\n\ndef run(x):\n    """Run it."""\n    return helper(x) + extra(x)\n\n\n'
         "def helper2(x):\n    return x\n\n\ndef extra(x):\n    return helper2(x)\n",
     )
+    # an import moves down a line (it keeps its target), two come: as a fresh pass gives
+    _write(
+        small_repo,
+        "pkg/extra.py",
+        "import os\nfrom .core import helper\nfrom .core import helper2\n\n\ndef twice(x):\n"
+        "    return helper(x) * helper2(2)\n",
+    )
     idx.update()
     with sqlite3.connect(idx.store.path) as conn:
         assert conn.execute("SELECT id FROM files WHERE path = 'pkg/core.py'").fetchone() == (
