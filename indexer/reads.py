@@ -79,7 +79,8 @@ def _import(row: tuple[Any, ...]) -> Import:
 
 
 def _lines(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x]
+    # written as ",".join of the line numbers: no empty parts but in the empty string
+    return list(map(int, text.split(","))) if text else []
 
 
 class StoreReads:
