@@ -398,7 +398,7 @@ class RepoIndex:
         """The chunks of the database that best match the rarest of ``terms`` (whole lower-case
         identifiers or their parts, as the FTS column holds them) that at least two chunks
         hold, by FTS5's BM25, best first; overlays are not included. Capped counts and one
-        ranked query over a few rare terms that hold at most ~1,000 chunks together: cheap
+        ranked query over a few rare terms that hold at most ~3,000 chunks together: cheap
         enough for completion time at any repository size."""
         return self._db.ranked_chunks(terms, limit)
 
