@@ -91,7 +91,7 @@ class StoreReads:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._counts_version: object = None
-        self._counts: dict[str, int] = {}
+        self._counts: dict[int, dict[str, int]] = {}  # per cap: term -> capped count
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -250,9 +250,9 @@ class StoreReads:
         if not wanted:
             return {}
         version = self.store.reader_data_version()
-        if self._counts_version != (version, cap):
-            self._counts_version, self._counts = (version, cap), {}
-        counts = self._counts
+        if self._counts_version != version:
+            self._counts_version, self._counts = version, {}
+        counts = self._counts.setdefault(cap, {})
         out: dict[str, int] = {}
         for term in wanted:
             n = counts.get(term)
