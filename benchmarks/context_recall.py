@@ -1,7 +1,7 @@
 """Cross-file definition recall of completion context, CrossCodeEval-style, against BM25.
 
-    python benchmarks/context_recall.py REPO [--budget 2048] [--max-tasks 300] [--cache-dir DIR]
-        [--json]
+    python benchmarks/context_recall.py REPO [--budget 2048] [--max-tasks 300] [--per-file 4]
+        [--cache-dir DIR] [--tasks FILE] [--no-baseline] [--json]
 
 Tasks are generated from the repository's Python files:
 
@@ -173,6 +173,13 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--show-misses", type=int, default=0)
     ap.add_argument(
+        "--tasks",
+        type=Path,
+        default=None,
+        help="keep the generated tasks in this file and reuse them when it exists (Jedi takes"
+        " minutes on a large repository)",
+    )
+    ap.add_argument(
         "--no-baseline",
         action="store_true",
         help="skip BM25 (slow on a large repository: its search is pure Python)",
@@ -192,7 +199,12 @@ def main() -> int:
     index = RepoIndex(args.repo, cache_dir=cache)
     index.update()
     t = time.perf_counter()
-    tasks = make_tasks(index, args.max_tasks, args.seed, args.per_file)
+    if args.tasks is not None and args.tasks.exists():
+        tasks = [Task(**t) for t in json.loads(args.tasks.read_text(encoding="utf-8"))]
+    else:
+        tasks = make_tasks(index, args.max_tasks, args.seed, args.per_file)
+        if args.tasks is not None:
+            args.tasks.write_text(json.dumps([vars(t) for t in tasks]), encoding="utf-8")
     gen_s = time.perf_counter() - t
 
     if args.tokenizer == "embedded":
