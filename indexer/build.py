@@ -50,6 +50,10 @@ ProgressCallback = Callable[[int, int, str], None]
 ``progress(0, 0, message)`` when the run waits for another process's (the message starts with
 :data:`~.store.WAITING`)."""
 
+#: The rules imports are resolved by: an index whose imports an older repolens resolved (its
+#: meta 'resolver' differs) has them all resolved again, once. Bump it when the rules change.
+RESOLVER_VERSION = "2"  # 2: a module name several files have goes to the nearest one
+
 _PARALLEL_THRESHOLD = 48
 _BATCH_FILES = 200
 _BATCH_SECONDS = 1.0
@@ -842,7 +846,14 @@ def _index(
 
     marks.append(("deletes and skips", time.perf_counter()))
     summary.files_changed = summary.added + summary.changed + summary.deleted
-    if summary.added or summary.deleted:
+    if store.meta("resolver") != RESOLVER_VERSION:
+        resolve_imports(store)  # resolved by other rules (an older repolens), or never
+        with store.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('resolver', ?)",
+                (RESOLVER_VERSION,),
+            )
+    elif summary.added or summary.deleted:
         # the set of files changed: imports that name an added or deleted file may now resolve
         # differently (all of them, after a package's __init__.py came or went)
         mentions = _mentions(added_paths + gone_paths)

@@ -627,3 +627,30 @@ def test_a_re_indexed_file_keeps_its_id_and_ends_as_a_fresh_index_would(
     assert rows(idx.store.path) == rows(fresh.store.path)
     idx.close()
     fresh.close()
+
+
+def test_imports_an_older_repolens_resolved_are_resolved_again_once(small_repo: Path) -> None:
+    from repolens.indexer.build import RESOLVER_VERSION
+
+    idx = RepoIndex(small_repo)
+    idx.update()
+    wrong = "pkg/elsewhere.py"
+
+    def tamper(version: str | None) -> None:
+        with sqlite3.connect(idx.store.path) as conn:
+            conn.execute("UPDATE imports SET target = ? WHERE module = '.core'", (wrong,))
+            if version is not None:
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'resolver'", (version,))
+
+    def targets() -> set[str | None]:
+        with sqlite3.connect(idx.store.path) as conn:
+            rows = conn.execute("SELECT target FROM imports WHERE module = '.core'").fetchall()
+        return {t for (t,) in rows}
+
+    tamper("1")  # as an older repolens left it
+    assert idx.update().files_changed == 0
+    assert targets() == {"pkg/core.py"}
+    assert idx.store.meta("resolver") == RESOLVER_VERSION
+    tamper(None)  # resolved by today's rules already: a run with nothing to do resolves nothing
+    idx.update()
+    assert targets() == {wrong}
