@@ -204,13 +204,16 @@ class TokenCounter:
                     missing.append(i)
                 else:
                     out[i] = hit
-        pool = _pool() if self._parallel and len(missing) >= 4 else None
         todo = [texts[i] for i in missing]
-        found = (
-            list(pool.map(self.tokenizer.count, todo))
-            if pool is not None
-            else [self.tokenizer.count(t) for t in todo]
-        )
+        if len(todo) > 1 and getattr(self.tokenizer, "batches_counts", False):
+            found = self.tokenizer.count_many(todo)  # one round trip, not one per text
+        else:
+            pool = _pool() if self._parallel and len(missing) >= 4 else None
+            found = (
+                list(pool.map(self.tokenizer.count, todo))
+                if pool is not None
+                else [self.tokenizer.count(t) for t in todo]
+            )
         for i, n in zip(missing, found, strict=True):
             out[i] = n
             self._remember(keys[i], texts[i], n)

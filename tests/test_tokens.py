@@ -149,3 +149,24 @@ def test_each_model_has_its_own_file(tmp_path: Path) -> None:
     before = counts_file(store, info(location=str(gguf)), "qa")
     gguf.write_bytes(b"other model")
     assert counts_file(store, info(location=str(gguf)), "qa") != before
+
+
+def test_a_tokenizer_that_batches_gets_the_texts_not_remembered_in_one_call() -> None:
+    class Batching(WordTokenizer):
+        batches_counts = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[list[str]] = []
+
+        def count_many(self, texts: list[str]) -> list[int]:
+            self.batches.append(list(texts))
+            return [len(t.split()) for t in texts]
+
+    tok = Batching()
+    counter = TokenCounter(tok)
+    assert counter("a") == 1  # remembered: not asked again
+    assert counter.count_many(["a", "b c", "d e f", "", "g"]) == [1, 2, 3, 0, 1]
+    assert tok.batches == [["b c", "d e f", "g"]]
+    assert tok.calls == 1  # the single count() above; the rest went in one batch
+    assert counter.count_many(["b c", "g"]) == [2, 1] and len(tok.batches) == 1

@@ -501,6 +501,10 @@ class ProcessTokenizer:
     """Exact token counts from the model process's vocabulary (no BOS, special tokens parsed);
     a calibrated estimate while it cannot answer, with one warning."""
 
+    #: :meth:`count_many` asks for many texts in one round trip (a few ms each): callers
+    #: with many texts to count should hand them over together, not one at a time.
+    batches_counts = True
+
     def __init__(self, model: ProcessModel) -> None:
         self._model = model
         self._failed_at: float | None = None
