@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .model import Definition, Import, Reference
 from .store import Store, is_corruption
@@ -46,8 +46,10 @@ class FileInfo:
     parse_errors: int
 
 
-@dataclass(frozen=True, slots=True)
-class ChunkHit:
+class ChunkHit(NamedTuple):
+    """A chunk with where it is and a score. A named tuple: Q&A's lexical search makes one
+    for every chunk of the repository (427K in a large monorepo)."""
+
     id: int
     path: str
     start_line: int
@@ -304,8 +306,17 @@ class StoreReads:
         return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], -r[7]) for r in rows]
 
     def all_chunks(self) -> list[ChunkHit]:
-        rows = self._rows(f"{_CHUNKS} ORDER BY chunks.id")
-        return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], 0.0) for r in rows]
+        # paths from the small files_stat index, not by a join that reads each file's row
+        # (which holds its content) for every chunk
+        paths = dict(self._rows("SELECT id, path FROM files"))
+        rows = self._rows(
+            "SELECT id, file_id, start_line, end_line, kind, symbol, chars FROM chunks ORDER BY id"
+        )
+        return [
+            ChunkHit(i, paths[f], start, end, kind, symbol, chars, 0.0)
+            for i, f, start, end, kind, symbol, chars in rows
+            if f in paths
+        ]
 
     def file_chunks(self, path: str) -> list[ChunkHit]:
         rows = self._rows(f"{_CHUNKS} WHERE files.path = ? ORDER BY start_line", (path,))
