@@ -46,7 +46,6 @@ class RepoFiles:
     def __init__(self, paths: Iterable[str], root: Path | None = None) -> None:
         self.root = root  # the repository root, for resolvers that read a manifest (go.mod)
         self.paths: set[str] = set(paths)
-        self._python_modules: dict[str, str] | None = None
         self._module_files: dict[str, list[str]] = {}  # module name -> its files
         self._nearest: dict[tuple[str, str], str] = {}  # (module, importer's dir) -> file
 
@@ -129,24 +128,13 @@ class RepoFiles:
         sources = [p for p in ordered if p.endswith(".py")]
         return sources[-1] if sources else ordered[0]
 
-    def python_modules(self) -> dict[str, str]:
-        """Dotted module name -> file, for every Python file (see :meth:`python_module`)."""
-        if self._python_modules is None:
-            by_name: dict[str, list[str]] = defaultdict(list)
-            for path in self.paths:
-                name = self._python_module_name(path)
-                if name:
-                    by_name[name].append(path)
-            self._python_modules = {n: self._preferred(c) for n, c in by_name.items()}
-        return self._python_modules
-
     def python_module(self, module: str, importer: str = "") -> str | None:
         """The file of a dotted module name, computed from each file's source root.
 
         Several files can have one name (a monorepo's projects each with their own ``app``
         package, vendored copies): the one nearest ``importer`` (sharing the longest
-        directory prefix with it), a source before its stub; without an importer, as
-        :meth:`python_modules` maps it."""
+        directory prefix with it), a source before its stub; without an importer, the last
+        source in path order, else the first stub."""
         found = self._module_files.get(module)
         if found is None:
             last = module.rpartition(".")[2]
