@@ -449,11 +449,15 @@ _ID: Final = 0
 _HASH: Final = 1
 
 
-def _stored_rows(reader: sqlite3.Connection, paths: Collection[str]) -> dict[str, _Stored]:
+def _parts(values: list[str], size: int) -> Iterator[list[str]]:
+    """``values`` in slices of ``size``: SQLite takes a bounded number of ``?`` per query."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _stored_rows(reader: sqlite3.Connection, paths: list[str]) -> dict[str, _Stored]:
     out: dict[str, _Stored] = {}
-    wanted = list(paths)
-    for i in range(0, len(wanted), 500):
-        part = wanted[i : i + 500]
+    for part in _parts(paths, 500):
         for path, file_id, digest in reader.execute(
             f"SELECT path, id, hash FROM files WHERE path IN ({','.join('?' * len(part))})", part
         ):
@@ -619,17 +623,13 @@ def resolve_imports(
         rows = reader.execute(sql).fetchall()
     else:
         found: dict[int, tuple[Any, ...]] = {}
-        paths = sorted(only_files)
-        for i in range(0, len(paths), 500):
-            part = paths[i : i + 500]
+        for part in _parts(sorted(only_files), 500):
             marks = ",".join("?" * len(part))
             # two queries, not one with OR: each one uses its index
             for where in (f"files.path IN ({marks})", f"imports.target IN ({marks})"):
                 for row in reader.execute(f"{sql} WHERE {where}", part):
                     found[row[0]] = row
-        words = sorted(mentioning)
-        for i in range(0, len(words), 200):
-            part = words[i : i + 200]
+        for part in _parts(sorted(mentioning), 200):
             where = " OR ".join(["instr(module, ?) > 0"] * len(part))
             names = ",".join("?" * len(part))
             for row in reader.execute(
@@ -698,9 +698,9 @@ def index_repository(
 
 
 def _kept_counts(store: Store, files: int, top: int) -> tuple[int, int] | None:
-    """The symbol and chunk counts the last writer kept, if they are of these files (their
-    number and highest row id: every re-indexed file gets a new row id, so an older repolens
-    that changed files without keeping counts leaves them unmatched)."""
+    """The symbol and chunk counts the last writer kept, if they are of these files: their
+    number and highest row id. A writer that keeps no counts (an older repolens) gives every
+    file it re-indexes a new row id, so what it changed leaves them unmatched."""
     kept = (store.meta("counts") or "").split()
     if len(kept) == 4 and kept[0] == str(files) and kept[3] == str(top):
         return int(kept[1]), int(kept[2])

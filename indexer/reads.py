@@ -306,8 +306,8 @@ class StoreReads:
         return [ChunkHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], -r[7]) for r in rows]
 
     def all_chunks(self) -> list[ChunkHit]:
-        # paths from the small files_stat index, not by a join that reads each file's row
-        # (which holds its content) for every chunk
+        # paths from an index of the files table (a scan of small entries), not by a join
+        # that reads each file's row, which holds its content, for every chunk
         paths = dict(self._rows("SELECT id, path FROM files"))
         rows = self._rows(
             "SELECT id, file_id, start_line, end_line, kind, symbol, chars FROM chunks ORDER BY id"
