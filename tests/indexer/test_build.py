@@ -390,11 +390,15 @@ def test_discovery_walks_when_git_is_missing_or_hangs(
 ) -> None:
     from repolens.indexer import discovery
 
-    expected = {c.path for c in discovery.discover(small_repo).candidates}
+    listed = discovery.discover(small_repo).candidates
+    expected = {c.path for c in listed}
+    stored = {c.path: (c.path, c.size, c.mtime_ns) for c in listed}  # as an index knows them
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     monkeypatch.setenv("PATH", str(bin_dir))  # no git at all
     assert {c.path for c in discovery.discover(small_repo).candidates} == expected
+    walked = discovery.discover(small_repo, known=stored)  # the walk finds them unchanged
+    assert set(walked.unchanged) == expected and walked.candidates == []
     hanging = bin_dir / "git"
     hanging.write_text("#!/bin/sh\nexec /bin/sleep 30\n")
     hanging.chmod(0o755)
